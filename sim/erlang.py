@@ -216,7 +216,9 @@ def _answered_in_time_given_answered(
     """``P(K >= j+1)`` for ``j = 0..states-1``: an answered call with ``j`` ahead waited <= T.
 
     ``K ~ NegativeBinomial(n/r + 1 successes, p = exp(-T/patience))`` counts failures; its pmf is
-    built in logs by the recursion ``pmf_k = pmf_{k-1} * (n/r + k)/k * (1 - p)``.
+    built in logs by the recursion ``pmf_k = pmf_{k-1} * (n/r + k)/k * (1 - p)``. Tails are sums
+    of positive terms (``1 - cdf`` only where it is at least 1/2), so tiny service levels of a
+    hopelessly overloaded queue keep their relative accuracy instead of rounding noise.
     """
     if target_s == 0.0:
         return np.zeros(states)
@@ -227,8 +229,38 @@ def _answered_in_time_given_answered(
     log_pmf = -(shape + 1.0) * x + np.concatenate(
         (np.zeros(1), np.cumsum(np.log1p(shape / ks) + log_fail))
     )
-    cdf = np.cumsum(np.exp(log_pmf))
-    return np.clip(1.0 - cdf, 0.0, 1.0)
+    pmf = np.exp(log_pmf)
+    within = _sum(pmf)
+    beyond = 1.0 - within if within < 0.5 else _negative_binomial_tail(
+        float(log_pmf[-1]), states, shape, log_fail
+    )
+    # P(K >= j+1) = beyond + sum_{k=j+1}^{states-1} pmf_k
+    from_k = np.concatenate((np.cumsum(pmf[::-1])[::-1], np.zeros(1)))
+    return np.minimum(1.0, beyond + from_k[1:])
+
+
+def _negative_binomial_tail(log_last: float, first: int, shape: float, log_fail: float) -> float:
+    """``sum_{k >= first} pmf_k`` given ``log pmf_{first-1}``, summed until negligible."""
+    parts: list[float] = []
+    start, size = first, 1024
+    while True:
+        ks = np.arange(start, start + size, dtype=float)
+        log_terms = log_last + np.cumsum(np.log1p(shape / ks) + log_fail)
+        parts.extend(np.exp(log_terms).tolist())
+        log_ratio_next = np.log1p(shape / (ks + 1.0)) + log_fail
+        total = math.fsum(parts)
+        if total == 0.0:
+            return 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = log_terms - np.log(-np.expm1(np.minimum(log_ratio_next, 0.0)))
+        if bool(((log_ratio_next < 0.0) & (bound < math.log(total) - _NEGLIGIBLE)).any()):
+            return total
+        log_last, start, size = float(log_terms[-1]), start + size, size * 2
+        if start > _MAX_QUEUE_STATES:
+            raise AnalyticsInputError(
+                f"the Erlang A service level needs more than {_MAX_QUEUE_STATES} terms of the "
+                "waiting-time distribution; use a shorter target or a longer patience"
+            )
 
 
 def _sum(values: np.ndarray) -> float:
