@@ -207,13 +207,21 @@ def check_routing(routing: Routing, doc: YamlDocument, diags: Diagnostics) -> No
                               skill)
         for index, step in enumerate(queue.escalation):
             base = ("queues", qname, "escalation", index)
+            if index and step.after_s <= queue.escalation[index - 1].after_s:
+                diags.add(doc.diagnostic(
+                    (*base, "after_s"),
+                    f"escalation steps must be in order of after_s; step {index + 1} of queue "
+                    f"'{qname}' ({step.after_s:g} s) comes after "
+                    f"{queue.escalation[index - 1].after_s:g} s",
+                ))
             for key in ("relax", "also_accept"):
                 for skill in getattr(step, key) or {}:
                     if skill not in skills:
                         unknown_skill((*base, key, skill),
                                       f"escalation step {index + 1} of queue '{qname}' names skill",
                                       skill)
-                    elif key == "relax" and skill not in queue.skills:
+                    elif (key == "relax" and skill not in queue.skills
+                          and set(queue.skills) <= skills):
                         diags.add(doc.diagnostic(
                             (*base, key, skill),
                             f"escalation step {index + 1} of queue '{qname}' relaxes skill "

@@ -24,7 +24,6 @@ knows the positions; these models check only what one value can say about itself
 
 from __future__ import annotations
 
-import itertools
 import re
 from typing import Literal
 
@@ -122,17 +121,6 @@ class Queue(StrictModel):
         if not value:
             raise ValueError("needs at least one required skill, such as {general: 1}")
         return value
-
-    @field_validator("escalation")
-    @classmethod
-    def _ordered(cls, steps: list[EscalationStep]) -> list[EscalationStep]:
-        for before, after in itertools.pairwise(steps):
-            if after.after_s <= before.after_s:
-                raise ValueError(
-                    f"escalation steps must be in order of after_s; {after.after_s} s comes "
-                    f"after {before.after_s} s"
-                )
-        return steps
 
 
 class Agent(StrictModel):
