@@ -106,7 +106,7 @@ def staff(
 ) -> StaffingResult:
     """The fewest agents meeting ``targets`` (Erlang A if ``patience_s`` is given, else C)."""
     load = offered_load(calls_per_hour, aht_s)
-    keep = _keep_fraction(shrinkage)
+    _keep_fraction(shrinkage)
     if patience_s is None and targets.max_abandon is not None:
         raise AnalyticsInputError(
             f"max_abandon {targets.max_abandon!r} needs a patience: Erlang C has no abandonment"
@@ -132,8 +132,12 @@ def staff(
     # call is answered with zero agents.
     known_short = math.floor(load) if patience_s is None else 0
     needed, figures = _fewest(figures_for, targets.met_by, known_short, load)
-    scheduled = math.ceil(Fraction(needed) / keep)
-    return StaffingResult(needed, scheduled, float(shrinkage), figures)
+    return StaffingResult(needed, scheduled_agents(needed, shrinkage), float(shrinkage), figures)
+
+
+def scheduled_agents(needed: int, shrinkage: float) -> int:
+    """Agents to schedule so that ``needed`` remain on the phones: ``ceil(needed / (1 - s))``."""
+    return math.ceil(Fraction(needed) / _keep_fraction(shrinkage))
 
 
 def staff_intervals(
