@@ -406,15 +406,20 @@ class CallTracker:
     # --- resynchronisation --------------------------------------------------------------
 
     def begin_resync(self) -> None:
-        """Open a resync window (idempotent): from now on hang-ups override the snapshot."""
+        """Call before asking Asterisk for a snapshot (and, ideally, when the link drops).
+
+        Legs known before this call and missing from the snapshot are gone; hang-ups seen
+        from the first ``begin_resync`` until ``resync`` override the (older) snapshot.
+        """
+        self._epoch += 1
         if not self._resync_open:
             self._resync_open = True
             self._hung_up_during_resync.clear()
-            self._epoch += 1
 
     def resync(self, snapshot: ResyncSnapshot, at: float) -> list[CallTransition]:
         """Reconcile with what Asterisk reports now; closes the resync window."""
-        self.begin_resync()
+        if not self._resync_open:
+            self.begin_resync()
         out: list[CallTransition] = []
         live = {c.channel.uniqueid: c for c in snapshot.channels
                 if c.channel.uniqueid not in self._hung_up_during_resync}
@@ -423,7 +428,7 @@ class CallTracker:
                 if leg.epoch < self._epoch and leg.uniqueid not in live:
                     del call.legs[leg.uniqueid]
                     del self._legs[leg.uniqueid]
-                    if leg.state == ev.STATE_RINGING and call.legs:
+                    if leg.dialing and call.legs:
                         out.append(NotAnswered(call.call_id, at, leg.uniqueid, leg.channel,
                                                leg.agent, "UNKNOWN"))
             if not call.legs:
