@@ -19,6 +19,7 @@ from hotline.errors import HotlineError
 
 COMMAND_MODULES = (
     "hotline.config.cli",
+    "sim.erlang_cli",
 )
 
 
@@ -42,8 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    handler = getattr(args, "handler", None) or getattr(args, "func", None)
+    if handler is None:
+        parser.error(f"'{args.command}' needs a subcommand; see 'hotline {args.command} --help'")
     try:
-        return int(args.handler(args) or 0)
+        return int(handler(args) or 0)
     except HotlineError as exc:
         if args.debug:
             raise
