@@ -13,7 +13,9 @@ from pathlib import Path
 from hotline.config.loader import Deployment, SectionLoader, load_deployment
 
 # folder -> "module:function" of the section loader that owns it
-SECTION_LOADERS: dict[str, str] = {}
+SECTION_LOADERS: dict[str, str] = {
+    "ivr": "ivr.loader:load_section",
+}
 
 
 def section_loaders() -> dict[str, SectionLoader]:
