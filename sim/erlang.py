@@ -83,9 +83,7 @@ def offered_load(calls_per_hour: float, aht_s: float) -> float:
     return float(calls_per_hour) * float(aht_s) / 3600.0
 
 
-def erlang_c(
-    *, calls_per_hour: float, aht_s: float, agents: int, target_s: float
-) -> ErlangCResult:
+def erlang_c(*, calls_per_hour: float, aht_s: float, agents: int, target_s: float) -> ErlangCResult:
     """Erlang C figures for ``agents`` agents; see the module docstring for definitions.
 
     ``C = (a^n/n! * n/(n-a)) / (sum_{k<n} a^k/k! + a^n/n! * n/(n-a))``,
@@ -151,8 +149,9 @@ def erlang_a(
     p_wait = _sum(queued) / total
     p_abandon = _sum(queued * abandon_given_j) / total
     p_answered = (idle + _sum(answered_late_or_not)) / total
-    in_time = _answered_in_time_given_answered(n, ratio, float(target_s), float(patience_s),
-                                               queued.size)
+    in_time = _answered_in_time_given_answered(
+        n, ratio, float(target_s), float(patience_s), queued.size
+    )
     service_level = min(1.0, (idle + _sum(answered_late_or_not * in_time)) / total)
     mean_wait_if_answered = aht * np.cumsum(1.0 / (n + ahead_plus_one * ratio))
     asa_s = _sum(answered_late_or_not * mean_wait_if_answered) / total / p_answered
@@ -220,10 +219,11 @@ def _answered_in_time_given_answered(
     of positive terms (``1 - cdf`` only where it is at least 1/2), so tiny service levels of a
     hopelessly overloaded queue keep their relative accuracy instead of rounding noise.
     """
-    if target_s == 0.0:
-        return np.zeros(states)
     x = target_s / patience_s
-    log_fail = math.log(-math.expm1(-x))
+    fail = -math.expm1(-x)
+    if fail == 0.0:  # target 0 (or so small that nobody can be answered "within" it)
+        return np.zeros(states)
+    log_fail = math.log(fail)
     shape = agents / ratio
     ks = np.arange(1, states, dtype=float)
     log_pmf = -(shape + 1.0) * x + np.concatenate(
@@ -231,8 +231,10 @@ def _answered_in_time_given_answered(
     )
     pmf = np.exp(log_pmf)
     within = _sum(pmf)
-    beyond = 1.0 - within if within < 0.5 else _negative_binomial_tail(
-        float(log_pmf[-1]), states, shape, log_fail
+    beyond = (
+        1.0 - within
+        if within < 0.5
+        else _negative_binomial_tail(float(log_pmf[-1]), states, shape, log_fail)
     )
     # P(K >= j+1) = beyond + sum_{k=j+1}^{states-1} pmf_k
     from_k = np.concatenate((np.cumsum(pmf[::-1])[::-1], np.zeros(1)))

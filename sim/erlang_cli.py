@@ -40,8 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a = commands.add_parser("a", help="Erlang A figures (with abandonment) for a number of agents")
     _traffic_arguments(a)
     a.add_argument("--agents", type=int, required=True, help="agents on the phones")
-    a.add_argument("--patience", type=float, required=True, metavar="SECONDS",
-                   help="mean time a caller waits before hanging up (exponential)")
+    a.add_argument(
+        "--patience",
+        type=float,
+        required=True,
+        metavar="SECONDS",
+        help="mean time a caller waits before hanging up (exponential)",
+    )
     a.set_defaults(func=_run_a)
 
     staffing = commands.add_parser("staff", help="fewest agents meeting the targets")
@@ -50,72 +55,136 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     staffing.set_defaults(func=_run_staff)
 
     intervals = commands.add_parser("intervals", help="staff each interval of a forecast CSV")
-    intervals.add_argument("forecast", metavar="FORECAST_CSV",
-                           help="CSV with header interval,calls,aht (calls per interval, AHT s)")
-    intervals.add_argument("--interval-minutes", type=int, required=True,
-                           choices=INTERVAL_MINUTES, help="length of each forecast interval")
-    intervals.add_argument("--target", type=float, required=True, metavar="SECONDS",
-                           help="service-level answer time threshold")
+    intervals.add_argument(
+        "forecast",
+        metavar="FORECAST_CSV",
+        help="CSV with header interval,calls,aht (calls per interval, AHT s)",
+    )
+    intervals.add_argument(
+        "--interval-minutes",
+        type=int,
+        required=True,
+        choices=INTERVAL_MINUTES,
+        help="length of each forecast interval",
+    )
+    intervals.add_argument(
+        "--target",
+        type=float,
+        required=True,
+        metavar="SECONDS",
+        help="service-level answer time threshold",
+    )
     _target_arguments(intervals)
     intervals.add_argument("--json", action="store_true", help="print JSON")
     intervals.set_defaults(func=_run_intervals)
 
 
 def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--calls-per-hour", type=float, required=True, metavar="X",
-                        help="arrival rate (Poisson), calls per hour")
-    parser.add_argument("--aht", type=float, required=True, metavar="SECONDS",
-                        help="average handle time (talk + hold + wrap-up), seconds")
-    parser.add_argument("--target", type=float, required=True, metavar="SECONDS",
-                        help="service-level answer time threshold")
+    parser.add_argument(
+        "--calls-per-hour",
+        type=float,
+        required=True,
+        metavar="X",
+        help="arrival rate (Poisson), calls per hour",
+    )
+    parser.add_argument(
+        "--aht",
+        type=float,
+        required=True,
+        metavar="SECONDS",
+        help="average handle time (talk + hold + wrap-up), seconds",
+    )
+    parser.add_argument(
+        "--target",
+        type=float,
+        required=True,
+        metavar="SECONDS",
+        help="service-level answer time threshold",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _target_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--service-level", type=float, metavar="FRACTION",
-                        help="answered within --target / all calls, e.g. 0.8")
-    parser.add_argument("--asa", type=float, metavar="SECONDS",
-                        help="maximum average speed of answer")
-    parser.add_argument("--max-abandon", type=float, metavar="FRACTION",
-                        help="maximum share of callers hanging up (needs --patience)")
-    parser.add_argument("--patience", type=float, metavar="SECONDS",
-                        help="mean caller patience: use Erlang A instead of Erlang C")
-    parser.add_argument("--shrinkage", type=float, default=0.0, metavar="FRACTION",
-                        help="share of paid time not on the phones, e.g. 0.3 (default 0)")
+    parser.add_argument(
+        "--service-level",
+        type=float,
+        metavar="FRACTION",
+        help="answered within --target / all calls, e.g. 0.8",
+    )
+    parser.add_argument(
+        "--asa", type=float, metavar="SECONDS", help="maximum average speed of answer"
+    )
+    parser.add_argument(
+        "--max-abandon",
+        type=float,
+        metavar="FRACTION",
+        help="maximum share of callers hanging up (needs --patience)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=float,
+        metavar="SECONDS",
+        help="mean caller patience: use Erlang A instead of Erlang C",
+    )
+    parser.add_argument(
+        "--shrinkage",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="share of paid time not on the phones, e.g. 0.3 (default 0)",
+    )
 
 
 def _run_c(args: argparse.Namespace) -> int:
-    result = erlang_c(calls_per_hour=args.calls_per_hour, aht_s=args.aht, agents=args.agents,
-                      target_s=args.target)
+    result = erlang_c(
+        calls_per_hour=args.calls_per_hour, aht_s=args.aht, agents=args.agents, target_s=args.target
+    )
     _emit(_figures_record(result), args.json, title=_title(result, args.target))
     return 0
 
 
 def _run_a(args: argparse.Namespace) -> int:
-    result = erlang_a(calls_per_hour=args.calls_per_hour, aht_s=args.aht, agents=args.agents,
-                      target_s=args.target, patience_s=args.patience)
+    result = erlang_a(
+        calls_per_hour=args.calls_per_hour,
+        aht_s=args.aht,
+        agents=args.agents,
+        target_s=args.target,
+        patience_s=args.patience,
+    )
     _emit(_figures_record(result), args.json, title=_title(result, args.target))
     return 0
 
 
 def _run_staff(args: argparse.Namespace) -> int:
-    result = staff(calls_per_hour=args.calls_per_hour, aht_s=args.aht, targets=_targets(args),
-                   patience_s=args.patience, shrinkage=args.shrinkage)
+    result = staff(
+        calls_per_hour=args.calls_per_hour,
+        aht_s=args.aht,
+        targets=_targets(args),
+        patience_s=args.patience,
+        shrinkage=args.shrinkage,
+    )
     record = _staffing_record(result)
-    title = (f"{_title(result.figures, args.target)}\nfigures with "
-             f"{result.agents_needed} agents on the phones; schedule {result.agents_scheduled} "
-             f"at {result.shrinkage:g} shrinkage")
+    title = (
+        f"{_title(result.figures, args.target)}\nfigures with "
+        f"{result.agents_needed} agents on the phones; schedule {result.agents_scheduled} "
+        f"at {result.shrinkage:g} shrinkage"
+    )
     _emit(record, args.json, title=title)
     return 0
 
 
 def _run_intervals(args: argparse.Namespace) -> int:
     forecast = load_forecast(args.forecast, interval_minutes=args.interval_minutes)
-    rows = staff_intervals(forecast, targets=_targets(args), patience_s=args.patience,
-                           shrinkage=args.shrinkage)
+    rows = staff_intervals(
+        forecast, targets=_targets(args), patience_s=args.patience, shrinkage=args.shrinkage
+    )
     records = [
-        {"interval": row.interval.start, "calls": row.interval.calls,
-         "aht_s": row.interval.aht_s, **_staffing_record(row.staffing)}
+        {
+            "interval": row.interval.start,
+            "calls": row.interval.calls,
+            "aht_s": row.interval.aht_s,
+            **_staffing_record(row.staffing),
+        }
         for row in rows
     ]
     summary = {
@@ -129,8 +198,16 @@ def _run_intervals(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_json_safe(summary)))
         return 0
-    columns = ["interval", "calls", "aht_s", "agents", "agents_before_shrinkage",
-               "service_level", "asa_s", "occupancy"]
+    columns = [
+        "interval",
+        "calls",
+        "aht_s",
+        "agents",
+        "agents_before_shrinkage",
+        "service_level",
+        "asa_s",
+        "occupancy",
+    ]
     if args.patience is not None:
         columns.append("p_abandon")
     table = [[_cell(record[name]) for name in columns] for record in records]
@@ -138,14 +215,20 @@ def _run_intervals(args: argparse.Namespace) -> int:
     print("  ".join(name.rjust(w) for name, w in zip(columns, widths, strict=True)))
     for row in table:
         print("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
-    print(f"total calls {_cell(summary['total_calls'])}, "
-          f"scheduled agent-hours {_cell(summary['scheduled_agent_hours'])}")
+    print(
+        f"total calls {_cell(summary['total_calls'])}, "
+        f"scheduled agent-hours {_cell(summary['scheduled_agent_hours'])}"
+    )
     return 0
 
 
 def _targets(args: argparse.Namespace) -> StaffingTargets:
-    return StaffingTargets(target_s=args.target, service_level=args.service_level,
-                           asa_s=args.asa, max_abandon=args.max_abandon)
+    return StaffingTargets(
+        target_s=args.target,
+        service_level=args.service_level,
+        asa_s=args.asa,
+        max_abandon=args.max_abandon,
+    )
 
 
 def _figures_record(figures: Figures) -> dict[str, object]:
@@ -157,8 +240,9 @@ def _figures_record(figures: Figures) -> dict[str, object]:
     }
     if isinstance(figures, ErlangAResult):
         record["p_abandon"] = figures.p_abandon
-    record.update(service_level=figures.service_level, asa_s=figures.asa_s,
-                  occupancy=figures.occupancy)
+    record.update(
+        service_level=figures.service_level, asa_s=figures.asa_s, occupancy=figures.occupancy
+    )
     if isinstance(figures, ErlangCResult):
         record["stable"] = figures.stable
     return record
@@ -174,11 +258,15 @@ def _staffing_record(result: StaffingResult) -> dict[str, object]:
 
 def _title(figures: Figures, target_s: float) -> str:
     model = "Erlang C" if isinstance(figures, ErlangCResult) else "Erlang A"
-    title = (f"{model}: offered load {figures.offered_load:.4g} Erlangs, "
-             f"service level = answered within {target_s:g} s / all calls")
+    title = (
+        f"{model}: offered load {figures.offered_load:.4g} Erlangs, "
+        f"service level = answered within {target_s:g} s / all calls"
+    )
     if isinstance(figures, ErlangCResult) and not figures.stable:
-        title += (f"\nunstable: load {figures.offered_load:.4g} >= {figures.agents} agents, "
-                  "the queue grows without bound")
+        title += (
+            f"\nunstable: load {figures.offered_load:.4g} >= {figures.agents} agents, "
+            "the queue grows without bound"
+        )
     return title
 
 

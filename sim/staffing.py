@@ -114,10 +114,16 @@ def staff(
 
     def figures_for(agents: int) -> Figures:
         if patience_s is None:
-            return erlang_c(calls_per_hour=calls_per_hour, aht_s=aht_s, agents=agents,
-                            target_s=targets.target_s)
-        return erlang_a(calls_per_hour=calls_per_hour, aht_s=aht_s, agents=agents,
-                        target_s=targets.target_s, patience_s=patience_s)
+            return erlang_c(
+                calls_per_hour=calls_per_hour, aht_s=aht_s, agents=agents, target_s=targets.target_s
+            )
+        return erlang_a(
+            calls_per_hour=calls_per_hour,
+            aht_s=aht_s,
+            agents=agents,
+            target_s=targets.target_s,
+            patience_s=patience_s,
+        )
 
     if patience_s is not None:
         figures_for(1)  # validates patience_s before any search
@@ -150,8 +156,13 @@ def staff_intervals(
     """Staff every forecast interval independently (steady state at the interval's rate)."""
     rows = []
     for interval in intervals:
-        result = staff(calls_per_hour=interval.calls_per_hour, aht_s=interval.aht_s,
-                       targets=targets, patience_s=patience_s, shrinkage=shrinkage)
+        result = staff(
+            calls_per_hour=interval.calls_per_hour,
+            aht_s=interval.aht_s,
+            targets=targets,
+            patience_s=patience_s,
+            shrinkage=shrinkage,
+        )
         rows.append(IntervalStaffing(interval, result))
     return rows
 

@@ -63,8 +63,9 @@ def reference_erlang_a(calls_per_hour, aht_s, agents, target_s, patience_s):
     A caller is answered iff patience ~ Exp(theta) exceeds that wait.
     """
     mu, theta = 1 / aht_s, 1 / patience_s
-    idle, queued = decimal_erlang_a(calls_per_hour * aht_s / 3600, agents, aht_s / patience_s,
-                                    tol="1e-30")
+    idle, queued = decimal_erlang_a(
+        calls_per_hour * aht_s / 3600, agents, aht_s / patience_s, tol="1e-30"
+    )
     with localcontext() as ctx:
         ctx.prec = 90
         th, big_t = Decimal(theta), Decimal(target_s)
@@ -95,8 +96,9 @@ def reference_erlang_a(calls_per_hour, aht_s, agents, target_s, patience_s):
 def test_erlang_c_matches_exact_rational_formula(load: Fraction, extra: int) -> None:
     agents = math.floor(load) + extra
     aht, target = 240.0, 15.0
-    result = erlang_c(calls_per_hour=float(load) * 3600 / aht, aht_s=aht, agents=agents,
-                      target_s=target)
+    result = erlang_c(
+        calls_per_hour=float(load) * 3600 / aht, aht_s=aht, agents=agents, target_s=target
+    )
     c = exact_erlang_c(load, agents)
     assert result.p_wait == pytest.approx(float(c), rel=1e-12)
     gap = agents - load
@@ -123,15 +125,21 @@ def test_textbook_example_100_calls_per_half_hour() -> None:
     assert round(fourteen.asa_s, 2) == 7.84
 
 
-@pytest.mark.parametrize(("load", "agents"), [(Fraction(19999, 10), 2000),
-                                               (Fraction(1999999, 1000), 2000),
-                                               (Fraction(1900), 2000),
-                                               (Fraction(1500), 2000),
-                                               (Fraction(2), 2000)])
+@pytest.mark.parametrize(
+    ("load", "agents"),
+    [
+        (Fraction(19999, 10), 2000),
+        (Fraction(1999999, 1000), 2000),
+        (Fraction(1900), 2000),
+        (Fraction(1500), 2000),
+        (Fraction(2), 2000),
+    ],
+)
 def test_erlang_c_exact_at_2000_agents_and_near_saturation(load: Fraction, agents: int) -> None:
     aht = 300.0
-    result = erlang_c(calls_per_hour=float(load) * 3600 / aht, aht_s=aht, agents=agents,
-                      target_s=20)
+    result = erlang_c(
+        calls_per_hour=float(load) * 3600 / aht, aht_s=aht, agents=agents, target_s=20
+    )
     exact = exact_erlang_c(load, agents)
     if exact > Fraction(1, 10**300):
         assert result.p_wait == pytest.approx(float(exact), rel=1e-9)
@@ -158,8 +166,12 @@ def test_erlang_c_is_continuous_next_to_saturation() -> None:
 
 @pytest.mark.parametrize("agents", [10, 12])
 def test_erlang_c_at_or_beyond_capacity_says_unstable(agents: int) -> None:
-    result = erlang_c(calls_per_hour=agents * 3600 / 180 * (1 + (agents - 10) / 10), aht_s=180,
-                      agents=10, target_s=20)
+    result = erlang_c(
+        calls_per_hour=agents * 3600 / 180 * (1 + (agents - 10) / 10),
+        aht_s=180,
+        agents=10,
+        target_s=20,
+    )
     assert result == ErlangCResult(10, result.offered_load, 1.0, 0.0, math.inf, 1.0, False)
     assert result.offered_load >= 10
 
@@ -184,8 +196,13 @@ def test_no_calls_means_no_waiting() -> None:
 def test_erlang_a_matches_partial_fraction_reference(
     calls_per_hour, aht_s, agents, target_s, patience_s
 ) -> None:
-    got = erlang_a(calls_per_hour=calls_per_hour, aht_s=aht_s, agents=agents, target_s=target_s,
-                   patience_s=patience_s)
+    got = erlang_a(
+        calls_per_hour=calls_per_hour,
+        aht_s=aht_s,
+        agents=agents,
+        target_s=target_s,
+        patience_s=patience_s,
+    )
     want = reference_erlang_a(calls_per_hour, aht_s, agents, target_s, patience_s)
     for key, value in want.items():
         assert getattr(got, key) == pytest.approx(value, rel=1e-10, abs=1e-14), key
@@ -194,8 +211,9 @@ def test_erlang_a_matches_partial_fraction_reference(
 @pytest.mark.parametrize("load", [1999.9, 2300.0, 1700.0])
 def test_erlang_a_exact_at_2000_agents(load: float) -> None:
     aht, patience, agents = 300.0, 150.0, 2000
-    got = erlang_a(calls_per_hour=load * 3600 / aht, aht_s=aht, agents=agents, target_s=20,
-                   patience_s=patience)
+    got = erlang_a(
+        calls_per_hour=load * 3600 / aht, aht_s=aht, agents=agents, target_s=20, patience_s=patience
+    )
     idle, queued = decimal_erlang_a(load, agents, aht / patience)
     total = idle + sum(queued)
     ratio = Decimal(aht / patience)
@@ -203,16 +221,22 @@ def test_erlang_a_exact_at_2000_agents(load: float) -> None:
     assert got.p_wait == pytest.approx(float(sum(queued) / total), rel=1e-9)
     assert got.p_abandon == pytest.approx(float(abandon / total), rel=1e-9)
     assert 0.0 <= got.service_level <= 1.0 and math.isfinite(got.asa_s)
-    neighbour = erlang_a(calls_per_hour=(load + 0.01) * 3600 / aht, aht_s=aht, agents=agents,
-                         target_s=20, patience_s=patience)
+    neighbour = erlang_a(
+        calls_per_hour=(load + 0.01) * 3600 / aht,
+        aht_s=aht,
+        agents=agents,
+        target_s=20,
+        patience_s=patience,
+    )
     assert abs(neighbour.service_level - got.service_level) < 1e-4
     assert neighbour.p_abandon >= got.p_abandon
 
 
 def test_erlang_a_overloaded_abandons_the_excess() -> None:
     """Far above capacity nearly every agent is busy and the excess load hangs up: (a-n)/a."""
-    got = erlang_a(calls_per_hour=2500 * 3600 / 300, aht_s=300, agents=2000, target_s=20,
-                   patience_s=600)
+    got = erlang_a(
+        calls_per_hour=2500 * 3600 / 300, aht_s=300, agents=2000, target_s=20, patience_s=600
+    )
     assert got.p_abandon == pytest.approx(0.2, rel=1e-6)
     assert got.occupancy == pytest.approx(1.0, rel=1e-6)
     # Fluid limit: served callers wait log(a/n) * patience.
@@ -225,13 +249,19 @@ def test_erlang_a_tends_to_erlang_c_as_patience_grows(load: float, agents: int) 
     c = erlang_c(calls_per_hour=load * 3600 / aht, aht_s=aht, agents=agents, target_s=target)
     gaps = []
     for patience in (1e5, 1e7, 1e9):
-        a = erlang_a(calls_per_hour=load * 3600 / aht, aht_s=aht, agents=agents, target_s=target,
-                     patience_s=patience)
+        a = erlang_a(
+            calls_per_hour=load * 3600 / aht,
+            aht_s=aht,
+            agents=agents,
+            target_s=target,
+            patience_s=patience,
+        )
         gaps.append(abs(a.service_level - c.service_level))
         assert a.p_abandon < 1e-3
     assert gaps[0] > gaps[1] > gaps[2]
-    a = erlang_a(calls_per_hour=load * 3600 / aht, aht_s=aht, agents=agents, target_s=target,
-                 patience_s=1e9)
+    a = erlang_a(
+        calls_per_hour=load * 3600 / aht, aht_s=aht, agents=agents, target_s=target, patience_s=1e9
+    )
     assert a.p_wait == pytest.approx(c.p_wait, rel=1e-4)
     assert a.service_level == pytest.approx(c.service_level, rel=1e-4)
     assert a.asa_s == pytest.approx(c.asa_s, rel=1e-4)
@@ -292,8 +322,13 @@ def test_erlang_a_improves_with_agents_and_patience(values, agents: int, patienc
     ],
 )
 def test_bad_inputs_are_named_with_their_value(kwargs, fragment: str) -> None:
-    base = {"calls_per_hour": 100.0, "aht_s": 180.0, "agents": 5, "target_s": 20.0,
-            "patience_s": 60.0}
+    base = {
+        "calls_per_hour": 100.0,
+        "aht_s": 180.0,
+        "agents": 5,
+        "target_s": 20.0,
+        "patience_s": 60.0,
+    }
     with pytest.raises(AnalyticsInputError) as caught:
         erlang_a(**{**base, **kwargs})
     assert fragment in str(caught.value)
@@ -306,5 +341,6 @@ def test_bad_inputs_are_named_with_their_value(kwargs, fragment: str) -> None:
 
 def test_erlang_a_refuses_an_astronomic_queue() -> None:
     with pytest.raises(AnalyticsInputError, match="queue states"):
-        erlang_a(calls_per_hour=3000 * 3600 / 300, aht_s=300, agents=2000, target_s=20,
-                 patience_s=1e9)
+        erlang_a(
+            calls_per_hour=3000 * 3600 / 300, aht_s=300, agents=2000, target_s=20, patience_s=1e9
+        )

@@ -41,7 +41,11 @@ def test_erlang_c_json_contract(capsys) -> None:
     assert {"p_wait", "service_level", "asa_s", "occupancy"} <= out.keys()
     assert "p_abandon" not in out
     assert (out["p_wait"], out["service_level"], out["asa_s"], out["occupancy"]) == (
-        want.p_wait, want.service_level, want.asa_s, want.occupancy)
+        want.p_wait,
+        want.service_level,
+        want.asa_s,
+        want.occupancy,
+    )
     assert (out["agents"], out["offered_load"], out["stable"]) == (14, 10.0, True)
 
 
@@ -51,7 +55,11 @@ def test_unstable_erlang_c_prints_null_asa_and_says_unstable(capsys) -> None:
     assert "Infinity" not in raw
     out = json.loads(raw)
     assert (out["p_wait"], out["service_level"], out["asa_s"], out["stable"]) == (
-        1.0, 0.0, None, False)
+        1.0,
+        0.0,
+        None,
+        False,
+    )
     code, text = run(["erlang", "c", *TRAFFIC, "--agents", "10"], capsys)
     assert "unstable: load 10 >= 10 agents" in text
 
@@ -64,27 +72,49 @@ def test_erlang_a_json_adds_p_abandon(capsys) -> None:
 
 
 def test_staff_json_prints_agents_after_shrinkage_and_figures(capsys) -> None:
-    out = run_json(["erlang", "staff", *TRAFFIC, "--service-level", "0.8", "--shrinkage", "0.3"],
-                   capsys)
+    out = run_json(
+        ["erlang", "staff", *TRAFFIC, "--service-level", "0.8", "--shrinkage", "0.3"], capsys
+    )
     assert (out["agents"], out["agents_before_shrinkage"], out["shrinkage"]) == (20, 14, 0.3)
-    assert out["service_level"] == erlang_c(calls_per_hour=200, aht_s=180, agents=14,
-                                            target_s=20).service_level
+    assert (
+        out["service_level"]
+        == erlang_c(calls_per_hour=200, aht_s=180, agents=14, target_s=20).service_level
+    )
     assert out["model"] == "erlang_c"
 
 
 def test_staff_with_patience_uses_erlang_a_and_every_target(capsys) -> None:
-    out = run_json(["erlang", "staff", *TRAFFIC, "--service-level", "0.8", "--asa", "10",
-                    "--max-abandon", "0.03", "--patience", "120"], capsys)
-    want = staff(calls_per_hour=200, aht_s=180, patience_s=120,
-                 targets=StaffingTargets(20, service_level=0.8, asa_s=10, max_abandon=0.03))
+    out = run_json(
+        [
+            "erlang",
+            "staff",
+            *TRAFFIC,
+            "--service-level",
+            "0.8",
+            "--asa",
+            "10",
+            "--max-abandon",
+            "0.03",
+            "--patience",
+            "120",
+        ],
+        capsys,
+    )
+    want = staff(
+        calls_per_hour=200,
+        aht_s=180,
+        patience_s=120,
+        targets=StaffingTargets(20, service_level=0.8, asa_s=10, max_abandon=0.03),
+    )
     assert out["model"] == "erlang_a"
     assert out["agents"] == out["agents_before_shrinkage"] == want.agents_needed
     assert out["p_abandon"] == want.figures.p_abandon <= 0.03
 
 
 def test_human_output_is_a_short_table(capsys) -> None:
-    code, text = run(["erlang", "staff", *TRAFFIC, "--service-level", "0.8", "--shrinkage",
-                      "0.3"], capsys)
+    code, text = run(
+        ["erlang", "staff", *TRAFFIC, "--service-level", "0.8", "--shrinkage", "0.3"], capsys
+    )
     assert code == 0
     assert "figures with 14 agents on the phones; schedule 20 at 0.3 shrinkage" in text
     assert "p_wait                   0.1741" in text
@@ -94,8 +124,19 @@ def test_human_output_is_a_short_table(capsys) -> None:
 def test_intervals_json_and_table(tmp_path: Path, capsys) -> None:
     forecast = tmp_path / "day.csv"
     forecast.write_text("interval,calls,aht\n08:00,100,180\n08:30,250,200\n", encoding="utf-8")
-    argv = ["erlang", "intervals", str(forecast), "--interval-minutes", "30", "--target", "20",
-            "--service-level", "0.8", "--shrinkage", "0.3"]
+    argv = [
+        "erlang",
+        "intervals",
+        str(forecast),
+        "--interval-minutes",
+        "30",
+        "--target",
+        "20",
+        "--service-level",
+        "0.8",
+        "--shrinkage",
+        "0.3",
+    ]
     out = run_json(argv, capsys)
     assert [row["interval"] for row in out["intervals"]] == ["08:00", "08:30"]
     assert out["intervals"][0]["agents"] == 20
@@ -113,18 +154,50 @@ def test_errors_are_hotline_errors_with_the_value(tmp_path: Path, capsys) -> Non
     bad = tmp_path / "bad.csv"
     bad.write_text("interval,calls,aht\n08:00,x,180\n", encoding="utf-8")
     with pytest.raises(ForecastError, match=r"bad\.csv:2: calls must be a number, got 'x'"):
-        run(["erlang", "intervals", str(bad), "--interval-minutes", "30", "--target", "20",
-             "--asa", "30"], capsys)
+        run(
+            [
+                "erlang",
+                "intervals",
+                str(bad),
+                "--interval-minutes",
+                "30",
+                "--target",
+                "20",
+                "--asa",
+                "30",
+            ],
+            capsys,
+        )
 
 
 def test_module_entry_point_prints_json_and_plain_errors() -> None:
     ok = subprocess.run(
-        [sys.executable, "-m", "sim.erlang_cli", "erlang", "c", *TRAFFIC, "--agents", "14",
-         "--json"], capture_output=True, text=True, cwd=REPO, check=False)
+        [
+            sys.executable,
+            "-m",
+            "sim.erlang_cli",
+            "erlang",
+            "c",
+            *TRAFFIC,
+            "--agents",
+            "14",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     assert ok.returncode == 0 and json.loads(ok.stdout)["agents"] == 14
     bad = subprocess.run(
-        [sys.executable, "-m", "sim.erlang_cli", "erlang", "staff", *TRAFFIC, "--shrinkage",
-         "0.3"], capture_output=True, text=True, cwd=REPO, check=False)
+        [sys.executable, "-m", "sim.erlang_cli", "erlang", "staff", *TRAFFIC, "--shrinkage", "0.3"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     assert bad.returncode == 2
-    assert bad.stderr.strip() == ("hotline: error: no staffing target given: set a service "
-                                  "level, an ASA or a maximum abandonment")
+    assert bad.stderr.strip() == (
+        "hotline: error: no staffing target given: set a service "
+        "level, an ASA or a maximum abandonment"
+    )

@@ -7,7 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sim.erlang import ErlangAResult, erlang_a, erlang_c
@@ -21,26 +21,33 @@ def figures(calls, aht, agents, target, patience):
         return None
     if patience is None:
         return erlang_c(calls_per_hour=calls, aht_s=aht, agents=agents, target_s=target)
-    return erlang_a(calls_per_hour=calls, aht_s=aht, agents=agents, target_s=target,
-                    patience_s=patience)
+    return erlang_a(
+        calls_per_hour=calls, aht_s=aht, agents=agents, target_s=target, patience_s=patience
+    )
 
 
 def test_textbook_example_needs_14_agents_and_20_scheduled() -> None:
-    result = staff(calls_per_hour=200, aht_s=180, targets=StaffingTargets(20, service_level=0.8),
-                   shrinkage=0.3)
+    result = staff(
+        calls_per_hour=200, aht_s=180, targets=StaffingTargets(20, service_level=0.8), shrinkage=0.3
+    )
     assert (result.agents_needed, result.agents_scheduled) == (14, 20)
     assert result.figures.agents == 14
 
 
-targets_strategy = st.tuples(
-    st.floats(min_value=0.0, max_value=60.0),
-    st.one_of(st.none(), st.floats(min_value=0.5, max_value=0.95)),
-    st.one_of(st.none(), st.floats(min_value=2.0, max_value=120.0)),
-    st.one_of(st.none(), st.floats(min_value=0.01, max_value=0.2)),
-).filter(lambda t: t[1:] != (None, None, None)).map(lambda t: StaffingTargets(*t))
+targets_strategy = (
+    st.tuples(
+        st.floats(min_value=0.0, max_value=60.0),
+        st.one_of(st.none(), st.floats(min_value=0.5, max_value=0.95)),
+        st.one_of(st.none(), st.floats(min_value=2.0, max_value=120.0)),
+        st.one_of(st.none(), st.floats(min_value=0.01, max_value=0.2)),
+    )
+    .filter(lambda t: t[1:] != (None, None, None))
+    .map(lambda t: StaffingTargets(*t))
+)
 
 
 @settings(max_examples=80, deadline=None)
+@example(calls=1.0, aht=30.0, targets=StaffingTargets(5e-324, max_abandon=0.125), patience=10.0)
 @given(
     calls=st.floats(min_value=0.5, max_value=20000.0),
     aht=st.floats(min_value=30.0, max_value=900.0),
@@ -76,8 +83,12 @@ def test_staffing_is_the_fewest_agents_meeting_every_target(calls, aht, targets,
     [(200, 0.3, 14, 20), (200, 0.0, 14, 14), (200, 0.5, 14, 28), (200, 0.35, 14, 22)],
 )
 def test_shrinkage_rounds_up_exactly(needed_calls, shrinkage, needed, scheduled) -> None:
-    result = staff(calls_per_hour=needed_calls, aht_s=180,
-                   targets=StaffingTargets(20, service_level=0.8), shrinkage=shrinkage)
+    result = staff(
+        calls_per_hour=needed_calls,
+        aht_s=180,
+        targets=StaffingTargets(20, service_level=0.8),
+        shrinkage=shrinkage,
+    )
     assert (result.agents_needed, result.agents_scheduled) == (needed, scheduled)
 
 
@@ -97,8 +108,7 @@ def test_search_brackets_and_bisects_instead_of_scanning() -> None:
         calls.append(agents)
         return agents
 
-    needed, _ = _fewest(fake_figures, lambda agents: agents >= 2137, known_short=1999,
-                        load=1999.5)
+    needed, _ = _fewest(fake_figures, lambda agents: agents >= 2137, known_short=1999, load=1999.5)
     assert needed == 2137
     assert len(calls) <= 2 * math.ceil(math.log2(2137 - 1999)) + 2
 
@@ -109,8 +119,9 @@ def test_search_steps_down_when_fewer_agents_than_the_load_suffice() -> None:
     result = staff(calls_per_hour=36000, aht_s=360, targets=targets, patience_s=30)
     assert result.agents_needed < result.figures.offered_load
     assert result.figures.p_abandon <= 0.5
-    below = erlang_a(calls_per_hour=36000, aht_s=360, agents=result.agents_needed - 1,
-                     target_s=20, patience_s=30)
+    below = erlang_a(
+        calls_per_hour=36000, aht_s=360, agents=result.agents_needed - 1, target_s=20, patience_s=30
+    )
     assert below.p_abandon > 0.5
 
 
@@ -123,8 +134,9 @@ def test_staffing_2000_agent_load() -> None:
 
 
 def test_no_calls_need_no_agents() -> None:
-    result = staff(calls_per_hour=0, aht_s=300, targets=StaffingTargets(20, service_level=0.8),
-                   shrinkage=0.3)
+    result = staff(
+        calls_per_hour=0, aht_s=300, targets=StaffingTargets(20, service_level=0.8), shrinkage=0.3
+    )
     assert (result.agents_needed, result.agents_scheduled) == (0, 0)
     assert result.figures.service_level == 1.0
 
@@ -149,8 +161,12 @@ def test_bad_targets_are_refused(kwargs, fragment) -> None:
 @pytest.mark.parametrize("shrinkage", [1.0, -0.1, 30.0])
 def test_bad_shrinkage_is_refused(shrinkage) -> None:
     with pytest.raises(AnalyticsInputError, match=f"shrinkage must be .* got {shrinkage}"):
-        staff(calls_per_hour=100, aht_s=180, targets=StaffingTargets(20, asa_s=30),
-              shrinkage=shrinkage)
+        staff(
+            calls_per_hour=100,
+            aht_s=180,
+            targets=StaffingTargets(20, asa_s=30),
+            shrinkage=shrinkage,
+        )
 
 
 def test_search_gives_up_past_its_limit() -> None:
@@ -174,7 +190,10 @@ def test_interval_staffing_matches_staffing_each_row(tmp_path: Path) -> None:
     path.write_text(FORECAST, encoding="utf-8")
     intervals = load_forecast(path, interval_minutes=30)
     assert [(i.start, i.calls, i.aht_s, i.line) for i in intervals] == [
-        ("08:00", 100.0, 180.0, 3), ("08:30", 250.0, 200.0, 5), ("09:00", 0.0, 200.0, 6)]
+        ("08:00", 100.0, 180.0, 3),
+        ("08:30", 250.0, 200.0, 5),
+        ("09:00", 0.0, 200.0, 6),
+    ]
     targets = StaffingTargets(20, service_level=0.8)
     rows = staff_intervals(intervals, targets=targets, shrinkage=0.3)
     first = staff(calls_per_hour=200, aht_s=180, targets=targets, shrinkage=0.3)
@@ -185,42 +204,63 @@ def test_interval_staffing_matches_staffing_each_row(tmp_path: Path) -> None:
 
 
 def test_interval_length_scales_the_rate() -> None:
-    quarter = parse_forecast("interval,calls,aht\n08:15,50,180\n", source="f.csv",
-                             interval_minutes=15)
+    quarter = parse_forecast(
+        "interval,calls,aht\n08:15,50,180\n", source="f.csv", interval_minutes=15
+    )
     assert quarter[0].calls_per_hour == 200.0
 
 
 def test_columns_may_come_in_any_order_and_dates_are_allowed() -> None:
     rows = parse_forecast(
         "\ufeffAHT, Calls ,interval\r\n240,10,2026-11-23T08:00\r\n240,12,2026-11-23 09:00\r\n",
-        source="f.csv", interval_minutes=60)
+        source="f.csv",
+        interval_minutes=60,
+    )
     assert [(r.start, r.calls, r.aht_s) for r in rows] == [
-        ("2026-11-23T08:00", 10.0, 240.0), ("2026-11-23 09:00", 12.0, 240.0)]
+        ("2026-11-23T08:00", 10.0, 240.0),
+        ("2026-11-23 09:00", 12.0, 240.0),
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("time,calls,aht\n08:00,1,2\n",
-         "day.csv:1: header must name the columns interval,calls,aht, got 'time,calls,aht'"),
-        ("interval,calls,aht\n08:00,1,2\n08:30,many,180\n",
-         "day.csv:3: calls must be a number, got 'many'"),
+        (
+            "time,calls,aht\n08:00,1,2\n",
+            "day.csv:1: header must name the columns interval,calls,aht, got 'time,calls,aht'",
+        ),
+        (
+            "interval,calls,aht\n08:00,1,2\n08:30,many,180\n",
+            "day.csv:3: calls must be a number, got 'many'",
+        ),
         ("interval,calls,aht\n\n08:00,-4,180\n", "day.csv:3: calls must be >= 0, got -4"),
         ("interval,calls,aht\n08:00,4,0\n", "day.csv:2: aht must be > 0 seconds, got 0"),
         ("interval,calls,aht\n08:00,4,nan\n", "day.csv:2: aht must be a finite number, got 'nan'"),
-        ("interval,calls,aht\n08:15,4,180\n",
-         "day.csv:2: interval '08:15' does not start on a 30-minute boundary"),
-        ("interval,calls,aht\n08:30,4,180\n08:00,4,180\n",
-         "day.csv:3: interval '08:00' does not come after '08:30'"),
-        ("interval,calls,aht\n08:30,4,180\n08:30,4,180\n",
-         "day.csv:3: interval '08:30' does not come after '08:30'"),
-        ("interval,calls,aht\n08:00,4,180\n2026-11-23T09:00,4,180\n",
-         "day.csv:3: interval '2026-11-23T09:00' mixes HH:MM and date-time starts"),
-        ("interval,calls,aht\n8h,4,180\n",
-         "day.csv:2: interval must be HH:MM or YYYY-MM-DDTHH:MM, got '8h'"),
+        (
+            "interval,calls,aht\n08:15,4,180\n",
+            "day.csv:2: interval '08:15' does not start on a 30-minute boundary",
+        ),
+        (
+            "interval,calls,aht\n08:30,4,180\n08:00,4,180\n",
+            "day.csv:3: interval '08:00' does not come after '08:30'",
+        ),
+        (
+            "interval,calls,aht\n08:30,4,180\n08:30,4,180\n",
+            "day.csv:3: interval '08:30' does not come after '08:30'",
+        ),
+        (
+            "interval,calls,aht\n08:00,4,180\n2026-11-23T09:00,4,180\n",
+            "day.csv:3: interval '2026-11-23T09:00' mixes HH:MM and date-time starts",
+        ),
+        (
+            "interval,calls,aht\n8h,4,180\n",
+            "day.csv:2: interval must be HH:MM or YYYY-MM-DDTHH:MM, got '8h'",
+        ),
         ("interval,calls,aht\n2026-11-23T08:00+01:00,4,180\n", "day.csv:2: interval "),
-        ("interval,calls,aht\n08:00,4,180,9\n",
-         "day.csv:2: expected 3 fields (interval,calls,aht), got 4"),
+        (
+            "interval,calls,aht\n08:00,4,180,9\n",
+            "day.csv:2: expected 3 fields (interval,calls,aht), got 4",
+        ),
         ("interval,calls,aht\n", "day.csv: no intervals"),
         ("", "day.csv: no intervals"),
         ('interval,calls,aht\n"08:00,4,180\n', "day.csv:"),
