@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c = commands.add_parser("c", help="Erlang C figures for a number of agents")
     _traffic_arguments(c)
     c.add_argument("--agents", type=int, required=True, help="agents on the phones")
-    c.set_defaults(func=_run_c)
+    c.set_defaults(handler=_run_c)
 
     a = commands.add_parser("a", help="Erlang A figures (with abandonment) for a number of agents")
     _traffic_arguments(a)
@@ -47,12 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="mean time a caller waits before hanging up (exponential)",
     )
-    a.set_defaults(func=_run_a)
+    a.set_defaults(handler=_run_a)
 
     staffing = commands.add_parser("staff", help="fewest agents meeting the targets")
     _traffic_arguments(staffing)
     _target_arguments(staffing)
-    staffing.set_defaults(func=_run_staff)
+    staffing.set_defaults(handler=_run_staff)
 
     intervals = commands.add_parser("intervals", help="staff each interval of a forecast CSV")
     intervals.add_argument(
@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _target_arguments(intervals)
     intervals.add_argument("--json", action="store_true", help="print JSON")
-    intervals.set_defaults(func=_run_intervals)
+    intervals.set_defaults(handler=_run_intervals)
 
 
 def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
@@ -305,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        return int(args.handler(args))
     except HotlineError as exc:
         print(f"hotline: error: {exc}", file=sys.stderr)
         return 2

@@ -22,7 +22,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     parser = argparse.ArgumentParser(prog="hotline")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    code = args.func(args)
+    code = args.handler(args)
     return code, capsys.readouterr().out
 
 
@@ -201,3 +201,13 @@ def test_module_entry_point_prints_json_and_plain_errors() -> None:
         "hotline: error: no staffing target given: set a service "
         "level, an ASA or a maximum abandonment"
     )
+
+
+def test_wired_into_the_hotline_command(capsys) -> None:
+    from hotline.cli import main
+
+    assert main(["erlang", "a", *TRAFFIC, "--agents", "12", "--patience", "120", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"] == "erlang_a" and out["agents"] == 12
+    assert main(["erlang", "c", *TRAFFIC, "--agents", "0"]) != 0
+    assert "agents must be at least 1, got 0" in capsys.readouterr().err
