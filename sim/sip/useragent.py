@@ -179,6 +179,7 @@ class UserAgent:
         self._accounts: dict[int, Any] = {}
         self._specs: dict[int, AccountSpec] = {}
         self._slots: dict[int, _Slot] = {}
+        self._closing_recordings: list[tuple[float, Path, CallEnded]] = []
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -244,10 +245,18 @@ class UserAgent:
         """Use ``user`` as the From user of the account's next calls (calls up keep theirs)."""
         self._run(lambda: self._set_caller_id(account, user))
 
-    def make_call(self, account: int, uri: str,
-                  headers: tuple[tuple[str, str], ...] = ()) -> int:
-        """Send an INVITE to ``uri``; returns the new call's handle at once."""
-        return self._run(lambda: self._make_call(account, uri, headers))
+    def make_call(self, account: int, uri: str, headers: tuple[tuple[str, str], ...] = (), *,
+                  play: Path | None = None, record: Path | None = None) -> int:
+        """Send an INVITE to ``uri``; returns the new call's handle at once.
+
+        ``play``/``record`` take effect when media starts; given here rather than by ``play()``
+        afterwards, they cannot lose the race with a call that fails at once (486...).
+        """
+        if play is not None and not play.is_file():
+            raise AudioFileError(f"WAV file {play} does not exist")
+        return self._run(lambda: self._make_call(
+            account, uri, headers, None if play is None else (str(play), True),
+            None if record is None else str(record)))
 
     def ring(self, call: int) -> None:
         """Answer an incoming call provisionally with 180 Ringing."""
@@ -322,6 +331,8 @@ class UserAgent:
                 self._ep.libHandleEvents(self.settings.poll_ms)
                 self._drain_commands()
                 self._release_ended()
+                if self._closing_recordings:
+                    self._announce_closed_recordings()
         except Exception as error:
             self.fault(error)
         finally:
@@ -483,7 +494,8 @@ class UserAgent:
         cfg.regConfig.disableRegOnModify = True
         acc.modify(cfg)
 
-    def _make_call(self, account: int, uri: str, headers: tuple[tuple[str, str], ...]) -> int:
+    def _make_call(self, account: int, uri: str, headers: tuple[tuple[str, str], ...],
+                   play: tuple[str, bool] | None, record: str | None) -> int:
         pj = self._pj
         from sim.sip import _pjsua
 
@@ -496,6 +508,7 @@ class UserAgent:
             )
         handle = next(self._handles)
         slot = _Slot(account)
+        slot.play, slot.record = play, record
         self._slots[handle] = slot
         slot.call = _pjsua.SipCall(self, acc, handle, pj.PJSUA_INVALID_ID)
         prm = pj.CallOpParam(True)
@@ -566,6 +579,15 @@ class UserAgent:
         if slot.echo:
             audio.startTransmit(audio)
 
+    def _announce_closed_recordings(self) -> None:
+        waiting = []
+        for deadline, path, ended in self._closing_recordings:
+            if wav_complete(path) or time.monotonic() > deadline:
+                self.events.put(ended)
+            else:
+                waiting.append((deadline, path, ended))
+        self._closing_recordings = waiting
+
     def _release_ended(self) -> None:
         for handle in [h for h, slot in self._slots.items() if slot.ended]:
             self._drop_slot(handle)
@@ -619,8 +641,15 @@ class UserAgent:
         if phase is CallPhase.DISCONNECTED:
             slot.ended = True
             connected = info.connectDuration.sec + info.connectDuration.msec / 1000
-            self.events.put(
-                CallEnded(handle, info.lastStatusCode, info.lastReason, connected, at))
+            ended = CallEnded(handle, info.lastStatusCode, info.lastReason, connected, at)
+            if slot.recorder is None:
+                self.events.put(ended)
+                return
+            # The conference bridge closes a destroyed recorder's file on its next clock tick;
+            # CallEnded waits for that, so its receiver always finds a complete WAV.
+            slot.player = slot.recorder = None
+            self._closing_recordings.append((time.monotonic() + 2.0, Path(slot.record or ""),
+                                             ended))
         elif phase is not CallPhase.INCOMING:
             self.events.put(
                 CallStateChanged(handle, phase, info.lastStatusCode, info.lastReason, at))
@@ -650,6 +679,18 @@ class UserAgent:
 
         self.events.put(DtmfReceived(handle, digit, _pjsua.DTMF_METHODS.get(method, str(method)),
                                      self._clock()))
+
+
+def wav_complete(path: Path) -> bool:
+    """True once a WAV's RIFF header states the file's real size (pjmedia writes it on close)."""
+    try:
+        with path.open("rb") as wav:
+            head = wav.read(8)
+            size = os.fstat(wav.fileno()).st_size
+    except OSError:
+        return False
+    return len(head) == 8 and head[:4] == b"RIFF" and int.from_bytes(head[4:], "little") == (
+        size - 8)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,210 @@
+"""Worker processes: one pjsua2 user agent each, driven by messages from the coordinator.
+
+pjsua holds one endpoint per process and, in this build, at most 4 calls and 8 accounts in it,
+so hundreds of calls take dozens of processes. Each worker runs a bot (``CallerBot`` or
+``AnswerBot``) over its own ``UserAgent`` and talks to the coordinator through two
+``multiprocessing`` queues: commands in, results out. Messages are the frozen dataclasses below;
+workers are started with the ``spawn`` method so no pjsua state is ever inherited by a fork.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.sip.audio import ANSWER_TONE_HZ, CALLER_TONE_HZ, write_tone
+from sim.sip.bots import AnswerBehaviour, AnswerBot, AnsweredCall, CallerBot, CallResult
+from sim.sip.events import RegistrationChanged
+from sim.sip.plan import CallerScript
+from sim.sip.useragent import AccountSpec, UaSettings, UserAgent
+
+log = logging.getLogger("hotline.sip.workers")
+
+
+# ---------------------------------------------------------------- messages to workers
+
+
+@dataclass(frozen=True, slots=True)
+class StartCall:
+    script: CallerScript
+    target: str
+    run_start: float
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Finish (``abort`` False) or hang up (``abort`` True) the calls that are up, then exit."""
+
+    abort: bool = False
+
+
+# -------------------------------------------------------------- messages from workers
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerReady:
+    worker: str
+    udp_port: int | None
+    tcp_port: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallDone:
+    worker: str
+    result: CallResult
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerDone:
+    worker: str
+    call: AnsweredCall
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    worker: str
+    account: str
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFailed:
+    worker: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStopped:
+    worker: str
+
+
+# --------------------------------------------------------------------- configurations
+
+
+@dataclass(frozen=True, slots=True)
+class CallerWorkerConfig:
+    name: str
+    settings: UaSettings
+    account: AccountSpec  # its user authenticates; the From user is each caller's id
+    dial: str
+    answer_marker: str | None
+    keep_audio_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerWorkerConfig:
+    name: str
+    settings: UaSettings
+    accounts: tuple[AccountSpec, ...]
+    behaviour: AnswerBehaviour
+    seed: int = 0
+    pop_url: str | None = None
+    pop_tokens: tuple[str, ...] = field(default=(), repr=False)
+
+
+def spawn_context() -> Any:
+    return multiprocessing.get_context("spawn")
+
+
+def caller_worker(config: CallerWorkerConfig, commands: Any, results: Any) -> None:
+    """Process entry point: scripted callers on one user agent."""
+    _quiet_logging()
+    try:
+        with tempfile.TemporaryDirectory(prefix="hotline-callers-") as tmp:
+            workdir = config.keep_audio_dir or Path(tmp)
+            tone = write_tone(Path(tmp) / "caller-tone.wav", CALLER_TONE_HZ)
+            with UserAgent(config.settings) as ua:
+                accounts = [ua.add_account(config.account)
+                            for _ in range(config.settings.max_calls)]
+                bot = CallerBot(ua, accounts, tone=tone, workdir=workdir,
+                                answer_marker=config.answer_marker,
+                                keep_audio=config.keep_audio_dir is not None,
+                                emit=lambda r: results.put(CallDone(config.name, r)))
+                results.put(WorkerReady(config.name, ua.udp_port, ua.tcp_port))
+                stop: Stop | None = None
+                while stop is None or bot.busy:
+                    for command in _drain(commands):
+                        if isinstance(command, StartCall):
+                            bot.run_start = command.run_start
+                            bot.start(command.script, command.target, config.dial,
+                                      time.monotonic())
+                        elif isinstance(command, Stop):
+                            stop = command
+                            if command.abort:
+                                bot.hang_up_all()
+                    _pump(ua, bot)
+    except Exception as error:  # reported to the coordinator, which raises LoadRunError
+        results.put(WorkerFailed(config.name, f"{error!r}\n{traceback.format_exc()}"))
+    results.put(WorkerStopped(config.name))
+
+
+def answer_worker(config: AnswerWorkerConfig, commands: Any, results: Any) -> None:
+    """Process entry point: agent softphones or a loopback responder on one user agent."""
+    _quiet_logging()
+    pops = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="hotline-answer-") as tmp:
+            tone = write_tone(Path(tmp) / "answer-tone.wav", ANSWER_TONE_HZ)
+            with UserAgent(config.settings) as ua:
+                names = {ua.add_account(spec): spec.user for spec in config.accounts}
+                bot = AnswerBot(ua, names, config.behaviour, tone=tone, workdir=Path(tmp),
+                                clock=time.monotonic, seed=config.seed,
+                                emit=lambda c: results.put(AnswerDone(config.name, c)))
+                if config.pop_url:
+                    from sim.sip.pop import PopListener
+
+                    agents = [(spec.user, token)
+                              for spec, token in zip(config.accounts, config.pop_tokens,
+                                                     strict=True)]
+                    pops = PopListener(config.pop_url, agents, emit=results.put,
+                                       worker=config.name).start()
+                results.put(WorkerReady(config.name, ua.udp_port, ua.tcp_port))
+                stop: Stop | None = None
+                while stop is None or (bot.busy and not stop.abort):
+                    for command in _drain(commands):
+                        if isinstance(command, Stop):
+                            stop = command
+                    event = ua.next_event(0.02)
+                    while event is not None:
+                        if isinstance(event, RegistrationChanged):
+                            results.put(Registered(config.name, names[event.account],
+                                                   event.code, event.reason))
+                        bot.handle(event)
+                        event = ua.next_event(0)
+                    bot.tick(time.monotonic())
+    except Exception as error:  # reported to the coordinator, which raises LoadRunError
+        results.put(WorkerFailed(config.name, f"{error!r}\n{traceback.format_exc()}"))
+    finally:
+        if pops is not None:
+            pops.close()
+    results.put(WorkerStopped(config.name))
+
+
+def _pump(ua: UserAgent, bot: CallerBot) -> None:
+    event = ua.next_event(0.02)
+    while event is not None:
+        bot.handle(event)
+        event = ua.next_event(0)
+    bot.tick(time.monotonic())
+
+
+def _drain(commands: Any) -> list[Any]:
+    items = []
+    while True:
+        try:
+            items.append(commands.get_nowait())
+        except queue.Empty:
+            return items
+
+
+def _quiet_logging() -> None:
+    # Workers log warnings and worse to stderr; the coordinator owns the terminal's stdout.
+    logging.basicConfig(level=logging.WARNING, format="%(processName)s %(name)s: %(message)s")
