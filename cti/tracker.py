@@ -154,6 +154,10 @@ class CallTracker:
             ev.HotlineRona: self._on_rona,
         }  # type: ignore[dict-item]
 
+    @property
+    def config(self) -> TrackerConfig:
+        return self._config
+
     # --- feeding ------------------------------------------------------------------------
 
     def feed(self, event: ev.AmiEvent, at: float) -> Sequence[CallTransition]:
