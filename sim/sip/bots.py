@@ -60,6 +60,7 @@ class CallResult:
     sip_answer_s: float | None  # INVITE -> 200 OK
     agent_answer_s: float | None  # INVITE -> human answer marker
     talk_s: float | None  # human answer -> hang-up
+    held_s: float | None  # INVITE -> end of the call
     digits_sent: str
     digits_heard: str
     rx_rms: float | None
@@ -245,6 +246,7 @@ class CallerBot:
             pdd_s=_since(invite, first), sip_answer_s=_since(invite, call.answered_at),
             agent_answer_s=_since(invite, call.human_at),
             talk_s=_since(call.human_at, event.at) if call.human_at is not None else None,
+            held_s=_since(invite, event.at),
             digits_sent=call.sent, digits_heard=call.heard,
             rx_rms=rms, heard_far_tone=far, heard_echo=echo,
         ))
@@ -270,7 +272,8 @@ def not_started(script: CallerScript, target: str, late: float, why: str) -> Cal
     return CallResult(
         index=script.index, caller_id=script.caller_id, target=target, outcome="not_started",
         sip_code=0, reason=why, start_s=script.start_s, late_s=round(late, 4), pdd_s=None,
-        sip_answer_s=None, agent_answer_s=None, talk_s=None, digits_sent="", digits_heard="",
+        sip_answer_s=None, agent_answer_s=None, talk_s=None, held_s=None, digits_sent="",
+        digits_heard="",
         rx_rms=None, heard_far_tone=None, heard_echo=None,
     )
 

@@ -85,6 +85,7 @@ class UaSettings:
     user_agent: str = "Hotline-SIP/0.1"
     log_level: int = 3
     poll_ms: int = 10
+    sound_device: bool = False  # a person's softphone: the default sound card, not the null one
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_calls <= BUILD_MAX_CALLS:
@@ -410,7 +411,8 @@ class UserAgent:
             self._transports[name] = tid
             bound = int(str(ep.transportGetInfo(tid).localName).rsplit(":", 1)[1])
             setattr(self, f"{name}_port", bound)
-        ep.audDevManager().setNullDev()
+        if not s.sound_device:
+            ep.audDevManager().setNullDev()
         wanted = {codec: 255 - rank for rank, codec in enumerate(s.codecs)}
         for codec in ep.codecEnum2():
             prio = next((p for name, p in wanted.items() if codec.codecId.startswith(name)), 0)
@@ -578,6 +580,10 @@ class UserAgent:
             slot.recorder = recorder
         if slot.echo:
             audio.startTransmit(audio)
+        if self.settings.sound_device:
+            devices = self._ep.audDevManager()
+            audio.startTransmit(devices.getPlaybackDevMedia())
+            devices.getCaptureDevMedia().startTransmit(audio)
 
     def _announce_closed_recordings(self) -> None:
         waiting = []
