@@ -77,6 +77,7 @@ from ivr.flow import (
 )
 
 _RETURN = object()  # a subflow reached a 'return' node
+_OUTCOME_TYPES = frozenset({Queue, Transfer, Voicemail, Callback, Hangup})
 Step = Generator[Command | Outcome, Result, Any]
 DEFAULT_MAX_STEPS = 500
 
@@ -159,7 +160,7 @@ class CallSession:
         return self.outcome
 
     def _advance(self, command: Command | Outcome) -> Command | Outcome:
-        if isinstance(command, Queue | Transfer | Voicemail | Callback | Hangup):
+        if type(command) in _OUTCOME_TYPES:
             self.outcome = command
         return command
 
@@ -174,9 +175,10 @@ class CallSession:
     def _walk(self, flow: Flow, prefix: str) -> Step:
         node_id = flow.start
         nodes = flow.nodes
+        path = self.path
         while True:
             node = nodes[node_id]
-            self.path.append(prefix + node_id if prefix else node_id)
+            path.append(prefix + node_id)
             self._steps += 1
             try:
                 if self._steps > self.max_steps:
@@ -195,7 +197,7 @@ class CallSession:
                     after = yield from _INTERACTIVE[type(node)](self, node)
             except FlowRuntimeError as exc:
                 after = self._failed(flow, node, str(exc))
-            if isinstance(after, str):
+            if type(after) is str:
                 node_id = after
                 continue
             return after
