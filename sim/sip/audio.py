@@ -83,11 +83,23 @@ def tone_strength(samples: np.ndarray, rate: int, frequency_hz: float) -> float:
     return float(spectrum[band].sum()) / total
 
 
-def check_media(path: Path, tones_hz: tuple[float, ...] = (), *, min_share: float = 0.05,
-                skip_s: float = 0.0) -> MediaCheck:
-    """RMS of a recording and which of ``tones_hz`` it clearly contains (>= min_share energy)."""
+def check_media(path: Path, tones_hz: tuple[float, ...] = (), *, window_s: float = 0.2,
+                min_share: float = 0.1, min_windows: float = 0.1) -> MediaCheck:
+    """RMS of a recording and which of ``tones_hz`` it clearly contains.
+
+    The recording is cut into ``window_s`` windows, because a call's audio is not steady: DTMF
+    sent as RFC 4733 events replaces audio packets (silence on the far side), IVR prompts come
+    before any agent. A tone counts as present when it carries at least ``min_share`` of the
+    energy in at least ``min_windows`` of the audible windows (and in three of them at least).
+    """
     samples, rate = read_pcm(path)
-    samples = samples[int(skip_s * rate):]
     rms = float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
-    present = tuple(f for f in tones_hz if tone_strength(samples, rate, f) >= min_share)
-    return MediaCheck(seconds=samples.size / rate, rms=rms, tones_hz=present)
+    step = max(1, int(window_s * rate))
+    windows = [samples[i:i + step] for i in range(0, samples.size - step + 1, step)]
+    audible = [w for w in windows if float(np.sqrt(np.mean(w**2))) > SILENCE_RMS]
+    present = []
+    for tone in tones_hz:
+        hits = sum(1 for w in audible if tone_strength(w, rate, tone) >= min_share)
+        if hits >= max(3, min_windows * len(audible)):
+            present.append(tone)
+    return MediaCheck(seconds=samples.size / rate, rms=rms, tones_hz=tuple(present))

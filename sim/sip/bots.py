@@ -285,7 +285,7 @@ class AnswerBehaviour:
     answer_after_s: tuple[float, float] = (0.0, 0.0)  # uniform ring time before answering
     dtmf: tuple[DtmfStep, ...] = ()  # digits to send, seconds after answering
     reject_code: int | None = None  # refuse every call with this status (486, 603...)
-    reject_from: str | None = None  # ... or only callers whose number matches this regex
+    reject_from: tuple[tuple[str, int], ...] = ()  # (regex, code): refuse matching callers
     hangup_after_s: float | None = None  # hang up this long after answering
     wrap_up_s: float = 0.0  # answer 486 Busy Here for this long after a call
     one_call_per_account: bool = False  # a person's phone: busy (486) while on a call
@@ -319,7 +319,7 @@ class AnswerBot:
         self._clock = clock
         self._emit = emit
         self._rng = random.Random(seed)
-        self._reject_from = re.compile(behaviour.reject_from) if behaviour.reject_from else None
+        self._reject_from = [(re.compile(rx), code) for rx, code in behaviour.reject_from]
         self._calls: dict[int, _Incoming] = {}
         self._busy_until: dict[int, float] = {}
         self._timers = _Timers()
@@ -351,8 +351,8 @@ class AnswerBot:
         busy = b.one_call_per_account and any(
             c.account == event.account for c in self._calls.values())
         code = b.reject_code
-        if code is None and self._reject_from is not None and self._reject_from.search(caller):
-            code = 486
+        if code is None:
+            code = next((c for rx, c in self._reject_from if rx.search(caller)), None)
         if code is None and (busy or self._busy_until.get(event.account, 0.0) > event.at):
             code = 486
         recording = (self._workdir / f"answer-{event.call}.wav") if b.record else None

@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import queue
+import re
 import signal
 import sys
 import threading
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sim.sip.bots import AnswerBehaviour, AnsweredCall
-from sim.sip.errors import LoadRunError
+from sim.sip.errors import LoadPlanError, LoadRunError
 from sim.sip.plan import parse_dtmf_steps
 from sim.sip.useragent import AccountSpec, UaSettings
 from sim.sip.workers import (
@@ -126,8 +127,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="digits to send after answering (default: the answer marker D)")
     parser.add_argument("--reject", type=int, metavar="CODE",
                         help="refuse every call with this status (486 busy, 603 decline)")
-    parser.add_argument("--reject-from", metavar="REGEX",
-                        help="refuse (486) callers whose number matches")
+    parser.add_argument("--reject-from", action="append", default=[], metavar="REGEX=CODE",
+                        help="refuse callers whose number matches REGEX with CODE (repeatable)")
     parser.add_argument("--hangup-after", type=float, metavar="S",
                         help="hang up this long after answering")
 
@@ -135,7 +136,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def behaviour_from_args(args: argparse.Namespace) -> AnswerBehaviour:
     return AnswerBehaviour(answer_after_s=(args.answer_after, args.answer_after),
                            dtmf=parse_dtmf_steps(args.dtmf), reject_code=args.reject,
-                           reject_from=args.reject_from, hangup_after_s=args.hangup_after)
+                           reject_from=tuple(_rule(text) for text in args.reject_from),
+                           hangup_after_s=args.hangup_after)
+
+
+def _rule(text: str) -> tuple[str, int]:
+    regex, sep, code = text.rpartition("=")
+    if not sep or not code.isdigit() or not 300 <= int(code) <= 699:
+        raise LoadPlanError(f"--reject-from {text!r} must be REGEX=CODE with CODE 300-699, "
+                            "e.g. ^0699=486")
+    try:
+        re.compile(regex)
+    except re.error as error:
+        raise LoadPlanError(f"--reject-from {text!r}: bad regex: {error}") from None
+    return regex, int(code)
 
 
 def serve(args: argparse.Namespace) -> int:
