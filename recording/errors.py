@@ -5,12 +5,14 @@ translated in :mod:`recording.storage` and nowhere else::
 
     HotlineError
      └── RecordingError
-          ├── PolicyError                 (a policy asked something it cannot answer)
           ├── StorageError                (the recording root cannot be read or written)
           │    └── UnsafePathError        (a stored path points outside the recording root)
-          ├── RecordingNotFound           (no recording, or no file, with that id)
-          ├── RecordingAccessDenied       (the caller may not hear this recording)
+          ├── RecordingNotFound           (no recording with that id)
+          ├── RecordingGone               (purged at the end of its retention)
+          ├── RecordingNotReady           (still recording, failed, or the call is not recorded)
           └── RangeNotSatisfiable         (an HTTP Range outside the file)
+
+Access refusals are :class:`hotline.auth.Forbidden`, shared by every API.
 """
 
 from __future__ import annotations
@@ -23,10 +25,6 @@ class RecordingError(HotlineError):
 
     error_id = "recording_error"
     status = 400
-
-
-class PolicyError(RecordingError):
-    error_id = "recording_policy_error"
 
 
 class StorageError(RecordingError):
@@ -46,9 +44,14 @@ class RecordingNotFound(RecordingError):
     status = 404
 
 
-class RecordingAccessDenied(RecordingError):
-    error_id = "forbidden"
-    status = 403
+class RecordingGone(RecordingError):
+    error_id = "recording_purged"
+    status = 410
+
+
+class RecordingNotReady(RecordingError):
+    error_id = "recording_not_ready"
+    status = 409
 
 
 class RangeNotSatisfiable(RecordingError):
