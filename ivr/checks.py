@@ -233,7 +233,7 @@ def _check_loops(flow: Flow, source: FlowSource, returns: dict[str, frozenset[st
         # menus and gathers always have a way out (their fallback), so do subflows and
         # nodes whose failure path is the flow's fallback
         has_exit = any(
-            isinstance(flow.nodes[n], TERMINAL | MenuNode | GatherNode | SubflowNode)
+            isinstance(flow.nodes[n], (*TERMINAL, MenuNode, GatherNode, SubflowNode))
             or (isinstance(flow.nodes[n], LookupNode) and not flow.nodes[n].on_error)
             for n in component
         )
