@@ -110,7 +110,7 @@ class ActionTracker:
 
     def receive(self, message: AmiMessage) -> tuple[bool, Settlement | None]:
         """``(claimed, settlement)``: claimed messages are answers, not live events."""
-        action_id = message.get("ActionID")
+        action_id = message.action_id
         if action_id is None:
             return False, None
         pending = self._pending.get(action_id)

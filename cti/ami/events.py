@@ -112,7 +112,9 @@ def channel_snapshot(msg: AmiMessage, prefix: str = "") -> ChannelSnapshot:
     """The channel block of ``msg`` (with ``prefix``, e.g. ``Dest``); AmiEventError if absent."""
     (k_chan, k_state, k_desc, k_cnum, k_cname, k_lnum, k_lname, k_lang, k_acct, k_ctx, k_ext,
      k_prio, k_uid, k_lid) = _keys(prefix)
-    get = msg.get
+    # The channel block is written by one Asterisk function with fixed spellings, so the
+    # exact-case index is enough here (and this is the hottest path of event ingest).
+    get = msg._index.get
     name = get(k_chan)
     uniqueid = get(k_uid)
     if name is None or uniqueid is None:

@@ -15,6 +15,7 @@ the asyncio client, the Asterisk stand-in (which parses *actions*) and the bench
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -22,6 +23,8 @@ from cti.errors import AmiEncodeError, AmiParseError
 
 CRLF = b"\r\n"
 BANNER_PREFIX = "Asterisk Call Manager/"
+# One "Key: Value" line; a key holds no colon, a value may (``Data: a: b``).
+_FIELD = re.compile(r"([^\r\n:]*): ([^\r\n]*)")
 # A message larger than this without its terminating blank line is not AMI (or is an attack).
 MAX_MESSAGE_BYTES = 1 << 20
 
@@ -44,12 +47,13 @@ class AmiMessage:
 
     fields: tuple[tuple[str, str], ...]
     _index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # Lower-cased keys, built on the first lookup that misses the exact spelling.
+    _folded: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         index = self._index
-        for key, value in self.fields:
-            if key not in index:
-                index[key] = value
+        for key, value in reversed(self.fields):
+            index[key] = value  # reversed: the first occurrence wins
 
     @property
     def kind(self) -> str:
@@ -66,17 +70,19 @@ class AmiMessage:
 
     @property
     def action_id(self) -> str | None:
-        return self.get("ActionID")
+        """``ActionID`` as Asterisk spells it (exact lookup: this is on every message's path)."""
+        return self._index.get("ActionID")
 
     def get(self, key: str, default: str | None = None) -> str | None:
         value = self._index.get(key)
         if value is not None:
             return value
-        lowered = key.lower()
-        for k, v in self.fields:
-            if k.lower() == lowered:
-                return v
-        return default
+        folded = self._folded
+        if not folded and self.fields:
+            for k, v in reversed(self.fields):
+                folded[k.lower()] = v
+        value = folded.get(key.lower())
+        return default if value is None else value
 
     def get_all(self, key: str) -> list[str]:
         lowered = key.lower()
@@ -176,6 +182,9 @@ class AmiParser:
             chunk = bytes(buf[pos:end])
             self._pos = end + 4
             text = chunk.decode("utf-8", "replace")
+            pairs = _FIELD.findall(text)
+            if len(pairs) == text.count("\r\n") + 1:
+                return AmiMessage(tuple(pairs))  # every line is "Key: Value"
             lines = text.split("\r\n")
         else:
             # Tolerate bare-LF framing (seen from some proxies), at the cost of a slower path.

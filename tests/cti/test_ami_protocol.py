@@ -79,9 +79,11 @@ def test_legacy_follows_body_becomes_output_lines() -> None:
 
 
 def test_lookup_is_case_insensitive_after_exact_match() -> None:
-    (message,) = parse_all(b"Event: X\r\nActionId: a-1\r\n\r\n", banner=False)
-    assert message.action_id == "a-1"
+    (message,) = parse_all(b"Event: X\r\nActionId: a-1\r\nKey: 1\r\n\r\n", banner=False)
+    assert message.get("ActionID") == "a-1" and message.get("KEY") == "1"
     assert message.get("missing") is None
+    # The hot-path property uses Asterisk's own spelling only.
+    assert message.action_id is None
 
 
 def test_malformed_line_raises_typed_error_and_parser_continues() -> None:
