@@ -136,9 +136,6 @@ class Form:
 
 # --- the YAML schema ------------------------------------------------------------------------
 
-Weight = Annotated[float, Field(gt=0)]
-
-
 class PointModel(StrictModel):
     label: str
     score: Annotated[float, Field(ge=0, le=100)]
@@ -153,14 +150,14 @@ class QuestionModel(StrictModel):
     id: Annotated[str, Field(pattern=IDENT)]
     text: str
     scale: str
-    weight: Weight = 1.0
+    weight: float = 1.0
     critical: bool = False
 
 
 class SectionModel(StrictModel):
     id: Annotated[str, Field(pattern=IDENT)]
     title: str
-    weight: Weight = 1.0
+    weight: float = 1.0
     questions: list[QuestionModel]
 
 
@@ -258,6 +255,7 @@ def _sections(model: FormModel, scales: dict[str, Scale], document: YamlDocument
     for s_index, spec in enumerate(model.sections):
         s_path = ("sections", s_index)
         _unique(spec.id, (*s_path, "id"), "section", section_ids, document, found)
+        _positive(spec.weight, (*s_path, "weight"), f"section '{spec.id}'", document, found)
         if not spec.questions:
             found.append(document.diagnostic(
                 (*s_path, "questions"),
@@ -266,6 +264,7 @@ def _sections(model: FormModel, scales: dict[str, Scale], document: YamlDocument
         for q_index, q in enumerate(spec.questions):
             q_path = (*s_path, "questions", q_index)
             _unique(q.id, (*q_path, "id"), "question", question_ids, document, found)
+            _positive(q.weight, (*q_path, "weight"), f"question '{q.id}'", document, found)
             scale = scales.get(q.scale)
             if scale is None:
                 if q.scale in model.scales:
@@ -297,6 +296,14 @@ def _unique(value: str, path: tuple[object, ...], what: str, seen: dict[str, int
             f"{what} ids must be unique in a form"))
         return
     seen[value] = document.position(path)[0]
+
+
+def _positive(weight: float, path: tuple[object, ...], what: str, document: YamlDocument,
+              found: list[Diagnostic]) -> None:
+    if weight <= 0:
+        found.append(document.diagnostic(
+            path, f"{what} has weight {weight:g}; a weight must be more than 0 (remove what "
+            "should not count)"))
 
 
 def collect_forms(documents: Iterable[YamlDocument], diags: Diagnostics) -> dict[str, Form]:
