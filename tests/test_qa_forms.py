@@ -1,4 +1,4 @@
-"""QA forms: located validation messages, the example forms, weighted scoring with critical items."""
+"""QA forms: located validation messages, example forms, weighted scoring, critical items."""
 
 from __future__ import annotations
 
