@@ -55,7 +55,7 @@ class QueueRule(StrictModel):
     @model_validator(mode="after")
     def _exclusive(self) -> QueueRule:
         if self.always and self.never:
-            raise ValueError("a queue cannot be recorded 'always' and 'never'; keep one of them")
+            raise ValueError("cannot be recorded both 'always' and 'never'; keep one of them")
         return self
 
 
