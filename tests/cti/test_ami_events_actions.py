@@ -194,3 +194,39 @@ def test_unrelated_events_during_a_list_are_not_claimed() -> None:
                                         ("ActionID", aid), ("EventList", "Complete")))
     assert claimed and done is not None and done.result is not None
     assert done.result.items == ()
+
+
+def channel_block(prefix: str, name: str, uniqueid: str, linkedid: str) -> list[tuple[str, str]]:
+    return [(f"{prefix}Channel", name), (f"{prefix}ChannelState", "6"),
+            (f"{prefix}ChannelStateDesc", "Up"), (f"{prefix}CallerIDNum", name[6:10]),
+            (f"{prefix}Context", "from-agents"), (f"{prefix}Exten", ""),
+            (f"{prefix}Priority", "1"), (f"{prefix}Uniqueid", uniqueid),
+            (f"{prefix}Linkedid", linkedid)]
+
+
+def test_attended_transfer_types_every_party() -> None:
+    message = msg(("Event", "AttendedTransfer"), ("Result", "Success"),
+                  *channel_block("OrigTransferer", "PJSIP/1001-00000010", "1.10", "1.9"),
+                  *channel_block("SecondTransferer", "PJSIP/1001-00000012", "1.12", "1.12"),
+                  *channel_block("Transferee", "PJSIP/2001-00000009", "1.9", "1.9"),
+                  *channel_block("TransferTarget", "PJSIP/1002-00000013", "1.13", "1.12"),
+                  ("DestType", "Bridge"), ("IsExternal", "No"))
+    event = ev.parse_event(message)
+    assert isinstance(event, ev.AttendedTransfer)
+    assert event.orig_transferer.linkedid == "1.9" and not event.is_external
+    assert event.transfer_target is not None and event.transfer_target.endpoint == "1002"
+    assert event.second_transferer is not None and event.dest_type == "Bridge"
+
+
+def test_shutdown_and_command_output() -> None:
+    shutdown = ev.parse_event(msg(("Event", "Shutdown"), ("Shutdown", "Cleanly"),
+                                  ("Restart", "True")))
+    assert isinstance(shutdown, ev.Shutdown) and shutdown.restart
+    tracker = ActionTracker()
+    action = tracker.register(actions.command("core show uptime"), now=0, timeout=5)
+    _, done = tracker.receive(msg(("Response", "Success"), ("ActionID", action.action_id or ""),
+                                  ("Message", "Command output follows"),
+                                  ("Output", "System uptime: 5 minutes"),
+                                  ("Output", "Last reload: 5 minutes")))
+    assert done is not None and done.result is not None
+    assert done.result.output == ["System uptime: 5 minutes", "Last reload: 5 minutes"]

@@ -288,3 +288,22 @@ def test_queued_transition_fields() -> None:
     out = track("hotline_abandon_ringing.txt")
     queued = next(t for t in out if isinstance(t, Queued))
     assert queued.channel == "PJSIP/2002-00000006" and queued.uniqueid == "1795352047.6"
+
+
+def test_attended_transfer_is_reported_on_the_transferers_call() -> None:
+    tracker = CallTracker()
+    events = replay_transcript("hotline_redirect_answered.txt").events
+    cut = next(i for i, e in enumerate(events) if isinstance(e, ev.BridgeEnter)) + 2
+    for e in events[:cut]:
+        tracker.feed(e, 1.0)
+    agent_leg = next(e for e in events if isinstance(e, ev.DialEnd)).dest
+    caller_leg = next(e for e in events if isinstance(e, ev.Newchannel)).channel
+    target = replace(agent_leg, name="PJSIP/1002-00000099", uniqueid="9.9", linkedid="9.8")
+    event = ev.AttendedTransfer("Success", agent_leg, None, caller_leg, target, "Bridge", False,
+                                AmiMessage(()))
+    (transfer,) = tracker.feed(event, 2.0)
+    assert isinstance(transfer, Transferred) and transfer.kind == "attended"
+    assert transfer.call_id == "1795352021.1" and transfer.transferer_agent == "1001"
+    assert transfer.target == "PJSIP/1002-00000099"
+    failed = replace(event, result="Fail")
+    assert tracker.feed(failed, 3.0) == ()
