@@ -35,11 +35,11 @@ LEG_SUFFIXES = ("-caller.wav", "-agent.wav")
 
 
 def _component(value: str | None, empty: str) -> str:
-    """One path component from an id: no separators, no dot-only names."""
+    """One path component from an id: no separators, no hidden or dot-only names."""
     if not value:
         return empty
     cleaned = _UNSAFE.sub("_", value)
-    return "_" + cleaned if set(cleaned) <= {"."} else cleaned
+    return "_" + cleaned if cleaned.startswith(".") else cleaned
 
 
 def segment_path(started: dt.datetime, queue: str | None, agent: str | None, call_id: str,
