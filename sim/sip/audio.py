@@ -100,6 +100,7 @@ def check_media(path: Path, tones_hz: tuple[float, ...] = (), *, window_s: float
     present = []
     for tone in tones_hz:
         hits = sum(1 for w in audible if tone_strength(w, rate, tone) >= min_share)
-        if hits >= max(3, min_windows * len(audible)):
+        # short calls (an early abandon) have few windows: one clear window is enough there
+        if audible and hits >= max(min(3, len(audible)), min_windows * len(audible)):
             present.append(tone)
     return MediaCheck(seconds=samples.size / rate, rms=rms, tones_hz=tuple(present))

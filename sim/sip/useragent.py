@@ -432,20 +432,29 @@ class UserAgent:
                 self._ep.libHandleEvents(20)
             for handle in list(self._slots):
                 self._drop_slot(handle)
+            self._unregister(deadline=time.monotonic() + 2.0)
             for account in self._accounts.values():
                 account.shutdown()
-            self._ep.libHandleEvents(50)
         except self._pj.Error as error:
             log.error("SIP shutdown: pjsua2 refused: %s", _pj_text(error))
         finally:
             self._destroy_endpoint()
+
+    def _unregister(self, deadline: float) -> None:
+        registered = [a for a in self._accounts.values() if a.getInfo().regIsActive]
+        for account in registered:
+            account.setRegistration(False)
+        while time.monotonic() < deadline and any(a.getInfo().regIsActive for a in registered):
+            self._ep.libHandleEvents(20)
 
     def _destroy_endpoint(self) -> None:
         if self._ep is None:
             return
         self._slots.clear()
         self._accounts.clear()
-        self._ep.libDestroy()
+        # We hung up and unregistered ourselves above; without NO_NETWORK pjsua would sleep a
+        # further second "to let unregistration complete", in every worker process.
+        self._ep.libDestroy(self._pj.PJSUA_DESTROY_NO_NETWORK)
         # References go after libDestroy: pjsua may still call into them while destroying.
         self._ep = None
         self._log_bridge = None
@@ -580,10 +589,12 @@ class UserAgent:
             slot.recorder = recorder
         if slot.echo:
             audio.startTransmit(audio)
+        devices = self._ep.audDevManager()
+        # The capture port (silence, with the null device) keeps frames flowing to the call
+        # even when nothing else is playing; a stream sends its RFC 4733 events in those frames.
+        devices.getCaptureDevMedia().startTransmit(audio)
         if self.settings.sound_device:
-            devices = self._ep.audDevManager()
             audio.startTransmit(devices.getPlaybackDevMedia())
-            devices.getCaptureDevMedia().startTransmit(audio)
 
     def _announce_closed_recordings(self) -> None:
         waiting = []

@@ -1,0 +1,83 @@
+"""The load generator against loopback responders: counts, report, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sim.sip.bots import AnswerBehaviour
+from sim.sip.cli import main
+from sim.sip.generator import LoadOptions, run_load
+from sim.sip.plan import CallerScript, CallPlan, DtmfStep, plan_from_options
+from sim.sip.report import summarize, to_html
+from sim.sip.responder import ResponderFarm
+
+pytestmark = pytest.mark.sip
+
+# Responders send the human-answer marker 1 s after answering: a caller with 0.4 s of patience
+# abandons, one with 15 s does not. Numbers starting 0699 are refused busy.
+BEHAVIOUR = AnswerBehaviour(dtmf=(DtmfStep(1.0, "D"),), reject_from=(("^0699", 486),))
+
+
+@pytest.fixture(scope="module")
+def farm() -> ResponderFarm:
+    with ResponderFarm(2, BEHAVIOUR) as responders:
+        yield responders
+
+
+def test_short_scenario_counts_every_outcome(farm: ResponderFarm, tmp_path: Path) -> None:
+    callers = []
+    for index in range(9):
+        kind = index % 3  # 0: completes, 1: abandons, 2: refused
+        callers.append(CallerScript(
+            index=index, start_s=0.15 * index,
+            caller_id=("0611" if kind != 2 else "0699") + f"{index:04d}",
+            dtmf=(DtmfStep(0.1, "1"),), patience_s=0.4 if kind == 1 else 15.0, talk_s=0.5))
+    plan = CallPlan(dial="100", duration_s=1.5, callers=tuple(callers))
+
+    result = run_load(plan, LoadOptions(targets=tuple(farm.targets), per_target_calls=4,
+                                        workers=3))
+    report = summarize(result)
+
+    summary = report["summary"]
+    assert summary["outcomes"] == {"completed": 3, "abandoned": 3, "failed": 3, "dropped": 0,
+                                   "not_started": 0}
+    assert summary["failed_by_sip_status"] == {"486": 3}
+    assert summary["invite_to_agent_answer_s"]["count"] == 3
+    assert summary["invite_to_agent_answer_s"]["p50"] > 1.0
+    assert summary["media"]["far_tone_heard"] == {"checked": 6, "ok": 6, "share": 1.0}
+    abandoned = [c for c in result.calls if c.outcome == "abandoned"]
+    assert all(0.35 < c.held_s < 1.0 and c.agent_answer_s is None for c in abandoned)
+    assert [c["index"] for c in report["calls"]] == list(range(9))
+    page = to_html(report)
+    assert "<table>" in page and "data:image/png;base64," in page
+    json.dumps(report)  # the report is JSON as it stands
+
+
+def test_cli_run_writes_reports_matching_the_plan(farm: ResponderFarm, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    ids = tmp_path / "callers.txt"
+    ids.write_text("0611000001\n0699000002\n0611000003\n")
+    args = ["load", "run", "--rate", "4", "--duration", "1.5", "--talk-median", "0.5",
+            "--patience", "30", "--dtmf", "12@0.1", "--caller-ids", str(ids), "--seed", "7",
+            "--per-target-calls", "4", "--quiet", "--json",
+            "--report-html", str(tmp_path / "r.html"), "--report-json", str(tmp_path / "r.json")]
+    for target in farm.targets:
+        args += ["--pbx", target]
+
+    assert main(args) == 0
+
+    printed = json.loads(capsys.readouterr().out)
+    planned = plan_from_options(dial="100", rate_per_s=4, duration_s=1.5, dtmf="12@0.1",
+                                talk_median_s=0.5, patience_mean_s=30,
+                                caller_ids=("0611000001", "0699000002", "0611000003"), seed=7)
+    refused = sum(1 for c in planned.callers if c.caller_id.startswith("0699"))
+    outcomes = printed["summary"]["outcomes"]
+    assert printed["summary"]["planned_calls"] == len(planned.callers) > 0
+    assert outcomes["failed"] == refused
+    # patience is exponential (mean 30 s): a caller may give up before the 1 s marker
+    assert outcomes["completed"] + outcomes["abandoned"] == len(planned.callers) - refused
+    assert json.loads((tmp_path / "r.json").read_text()) == printed
+    assert "Load run" in (tmp_path / "r.html").read_text()
