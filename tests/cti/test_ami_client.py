@@ -396,3 +396,36 @@ def test_backoff_doubles_up_to_the_cap() -> None:
 
 def test_settings_repr_hides_the_secret() -> None:
     assert SECRET not in repr(settings(5038))
+
+
+async def test_originate_builders_send_what_asterisk_was_sent() -> None:
+    server = TranscriptServer([Script("ami_originate.txt")])
+    await server.start()
+    rec = Recorder()
+    client = AmiClient(settings(server.port))
+    client.add_handler(rec.on_event)
+
+    async def body() -> None:
+        await client.wait_ready(5)
+        done = await client.originate(
+            "PJSIP/1001", context="from-agents", exten="2001", caller_id='"Click2Call" <1001>',
+            timeout_ms=20000, variables={"CTI_CALL_ID": "c2c-0001"})
+        response = done.completion_event()
+        assert isinstance(response, ev.OriginateResponse)
+        assert response.response == "Success" and response.uniqueid == "1795351689.6"
+        with pytest.raises(AmiActionError, match="OriginateResponse Failure"):
+            await client.originate("PJSIP/1003", context="from-agents", exten="2001",
+                                   timeout_ms=10000)
+        sync = await client.originate("Local/700@from-callers", application="Wait", data="2",
+                                      timeout_ms=10000, caller_id='"CTI" <999>',
+                                      asynchronous=False)
+        assert sync.completion is None and sync.get("Response") == "Success"
+        await rec.until(lambda: sum(isinstance(t, Ended) for t in rec.transitions) == 2)
+
+    await serving(server, client, body)
+    _, recorded = exchanges("ami_originate.txt")
+    recorded_fields = [sorted((k, v) for k, v in x.action.fields if k != "ActionID")
+                       for x in recorded if x.action.name == "Originate"]
+    sent_fields = [sorted((k, v) for k, v in m.fields if k != "ActionID")
+                   for m in server.received if m.name == "Originate"]
+    assert sent_fields == recorded_fields

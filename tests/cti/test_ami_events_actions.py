@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ami_replay import Replay, replay_transcript
+from ami_replay import AMI_TRANSCRIPTS, Replay, replay_transcript
 
 from cti.ami import actions
 from cti.ami import events as ev
@@ -230,3 +230,37 @@ def test_shutdown_and_command_output() -> None:
                                   ("Output", "Last reload: 5 minutes")))
     assert done is not None and done.result is not None
     assert done.result.output == ["System uptime: 5 minutes", "Last reload: 5 minutes"]
+
+
+BUILDERS = {
+    "Redirect": lambda m: actions.redirect(m.get("Channel"), m.get("Context"), m.get("Exten"),
+                                           int(m.get("Priority"))),
+    "BlindTransfer": lambda m: actions.blind_transfer(m.get("Channel"), m.get("Context"),
+                                                      m.get("Exten")),
+    "MixMonitor": lambda m: actions.mixmonitor(m.get("Channel"), m.get("File"),
+                                               m.get("Options")),
+    "MixMonitorMute": lambda m: actions.mixmonitor_mute(m.get("Channel"), m.get("State") == "1",
+                                                        m.get("Direction")),
+    "StopMixMonitor": lambda m: actions.stop_mixmonitor(m.get("Channel")),
+    "Getvar": lambda m: actions.getvar(m.get("Variable"), m.get("Channel")),
+    "Status": lambda m: actions.status(m.get("Channel")),
+    "BridgeInfo": lambda m: actions.bridge_info(m.get("BridgeUniqueid")),
+    "CoreShowChannels": lambda m: actions.core_show_channels(),
+    "BridgeList": lambda m: actions.bridge_list(),
+    "Ping": lambda m: actions.ping(),
+    "Logoff": lambda m: actions.logoff(),
+}
+
+
+def test_action_builders_reproduce_every_recorded_action() -> None:
+    checked = 0
+    for name in AMI_TRANSCRIPTS:
+        for action in replay_transcript(name).actions:
+            build = BUILDERS.get(action.name)
+            if build is None:
+                continue
+            recorded = AmiMessage((("Action", action.name), *action.fields))
+            built = build(recorded)
+            assert sorted(built.fields) == sorted(action.fields), (name, action)
+            checked += 1
+    assert checked >= 25
