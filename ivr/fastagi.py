@@ -94,7 +94,7 @@ class _Channel:
         self.reader = reader
         self.writer = writer
         self.options = options
-        self.language = ""
+        self.language = ""  # set from the environment once it is read
 
     async def environment(self) -> AgiEnvironment:
         parser = EnvironmentParser()
@@ -190,6 +190,7 @@ class FastAgiServer:
         try:
             env = await channel.environment()
             uniqueid = env.uniqueid or "?"
+            channel.language = env.language
             outcome = await self.run_call(env, channel)
             self.outcomes[uniqueid] = outcome
             if len(self.outcomes) > 10000:  # keep the record bounded on a long-running server

@@ -254,6 +254,8 @@ class CallSession:
 
     def _queue(self, queue: str, skills: Mapping[str, int], priority: int,
                attributes: dict[str, Any], failure: str | None = None) -> Queue:
+        if failure is None and self.failures:
+            failure = "; ".join(self.failures)  # the caller came here through a fallback
         return Queue(queue, dict(skills), priority, attributes, self._customer_id(),
                      tuple(self.path), dict(self.inputs), self.variables["lang"], failure)
 
