@@ -1,0 +1,105 @@
+"""``hotline ivr check|test|graph``, called the way the ``hotline`` command calls them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+from ivr_helpers import CONFIG, deployment
+
+from ivr import cli
+from ivr.customers import CsvCustomers
+from ivr.errors import CustomerFileError, IvrError
+
+CUSTOMERS = Path(__file__).parent / "fixtures" / "ivr" / "customers.csv"
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="hotline")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["ivr", *argv])
+    return int(args.handler(args))
+
+
+def test_check_the_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("check", "--config", str(CONFIG)) == 0
+    assert capsys.readouterr().out == "2 flow(s) OK (33 nodes): account, main\n"
+
+
+def test_check_a_broken_flow_by_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = deployment(tmp_path, {
+        "main": "start: agent\nnodes:\n  agent:\n    type: queue\n    queue: sale\n",
+        "other": "start: agent\nnodes:\n  agent:\n    type: queue\n    queue: nope\n",
+    })
+    assert run("check", str(root / "ivr" / "main.yaml"), "--json") == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] is False and result["flows"] == ["main"]
+    assert result["diagnostics"] == [{
+        "file": "ivr/main.yaml", "line": 5, "column": 12, "severity": "error",
+        "message": "queue 'sale' is not defined in routing.yaml; did you mean 'sales'?",
+    }]
+
+
+def test_check_unknown_flow(tmp_path: Path) -> None:
+    with pytest.raises(IvrError, match="there is no flow file"):
+        run("check", "nope", "--config", str(CONFIG))
+
+
+def test_test_all_runs_the_embedded_cases(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("test", "--all", "--config", str(CONFIG)) == 0
+    out = capsys.readouterr().out
+    assert "ok   ivr/main.yaml:" in out and out.endswith("8 passed, 0 failed\n")
+
+
+def test_test_one_call_with_customers_and_time(capsys: pytest.CaptureFixture[str]) -> None:
+    code = run("test", "main", "--config", str(CONFIG), "--caller", "+493099999999",
+               "--digits", "2,5,0123456789#,9", "--at", "2026-12-25T10:00",
+               "--customers", str(CUSTOMERS), "--json")
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["path"][-5:] == ["balance_known", "balance_intro", "balance_amount",
+                                   "balance_next", "goodbye"]
+    assert result["outcome"] == {"type": "hangup", "reason": "flow"}
+    assert result["variables"]["customer"]["balance"] == 42.5
+    assert result["variables"]["vip"] is True
+    assert result["variables"]["now"] == "2026-12-25T10:00:00+01:00"
+
+
+def test_test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("test", str(CONFIG / "ivr" / "main.yaml"), "--caller", "1", "--digits", "1,0",
+               "--at", "2026-11-23T10:00") == 0
+    out = capsys.readouterr().out
+    assert "path:     welcome > choose_language > german > identify" in out
+    assert 'outcome:  {"type": "queue", "queue": "general"' in out
+
+
+def test_graph(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("graph", "account", "--config", str(CONFIG)) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("flowchart TD\n")
+    assert '  n_ask -- "valid account" --> n_find\n' in text
+    assert run("graph", "main", "--config", str(CONFIG), "-o", str(tmp_path / "main")) == 0
+    mermaid = (tmp_path / "main.mmd").read_text()
+    assert '  n_reason -- "5" --> n_balance_account\n' in mermaid
+    assert "n_vip_check -- \"customer.tier in ['gold', 'platinum']\" --> n_vip_priority" in mermaid
+
+
+def test_customer_file() -> None:
+    customers = CsvCustomers.load(CUSTOMERS)
+    erika = customers.find("phone", "+493099999999")
+    assert erika is not None and erika["balance"] == 42.5 and erika["account"] == "0123456789"
+    assert customers.find("account", "0555555555") == {
+        "id": "C-1003", "name": "Ida Beispiel", "phone": "+493055555555",
+        "account": "0555555555", "tier": "platinum", "balance": None}
+    assert customers.find("phone", "+4900") is None
+
+
+def test_bad_customer_files(tmp_path: Path) -> None:
+    with pytest.raises(CustomerFileError, match="does not exist"):
+        CsvCustomers.load(tmp_path / "missing.csv")
+    headless = tmp_path / "headless.csv"
+    headless.write_text("name,phone\nA,1\n")
+    with pytest.raises(CustomerFileError, match="at least 'id'"):
+        CsvCustomers.load(headless)
