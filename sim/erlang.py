@@ -102,9 +102,10 @@ def erlang_c(*, calls_per_hour: float, aht_s: float, agents: int, target_s: floa
     log_total = _logaddexp(log_idle, log_wait)
     p_wait = math.exp(log_wait - log_total)
     p_idle = math.exp(log_idle - log_total)
-    # 1 - C*exp(-x) written as a sum of two non-negative terms: no cancellation when C ~ 1.
     decay = (n - load) * float(target_s) / float(aht_s)
-    service_level = min(1.0, p_idle + p_wait * -math.expm1(-decay))
+    late = p_wait * math.exp(-decay)
+    # 1 - late cancels when late ~ 1 (C ~ 1, short target); then add the two non-negative parts.
+    service_level = 1.0 - late if late < 0.5 else p_idle + p_wait * -math.expm1(-decay)
     asa_s = p_wait * float(aht_s) / (n - load)
     return ErlangCResult(n, load, p_wait, service_level, asa_s, load / n, True)
 
@@ -139,8 +140,19 @@ def erlang_a(
     log_full = n * math.log(load) - math.lgamma(n + 1) + queue_log  # log pi_{n+j}, unnormalised
     shift = max(log_idle, float(log_full.max()))
     idle = math.exp(log_idle - shift)
-    queued = np.exp(log_full - shift)
-    ahead_plus_one = np.arange(1, queued.size + 1, dtype=float)  # j + 1
+    ahead_plus_one = np.arange(1, queue_log.size + 1, dtype=float)  # j + 1
+    # Quantities that accumulate from j = 0 are built over every state, cheaply in numpy ...
+    in_time = _answered_in_time_given_answered(
+        n, ratio, float(target_s), float(patience_s), queue_log.size
+    )
+    mean_wait_if_answered = aht * np.cumsum(1.0 / (n + ahead_plus_one * ratio))
+    # ... but the exact sums run only over the states that matter: the weights are unimodal, so
+    # those above exp(-60)/J of the largest form one run (a long queue far from j = 0 is common
+    # when callers are patient and agents few).
+    matter = np.flatnonzero(log_full >= shift - _NEGLIGIBLE - math.log(log_full.size))
+    window = slice(int(matter[0]), int(matter[-1]) + 1) if matter.size else slice(0, 0)
+    queued = np.exp(log_full[window] - shift)
+    ahead_plus_one = ahead_plus_one[window]
     answered_given_j = n / (n + ahead_plus_one * ratio)
     abandon_given_j = ahead_plus_one * ratio / (n + ahead_plus_one * ratio)
 
@@ -149,12 +161,8 @@ def erlang_a(
     p_wait = _sum(queued) / total
     p_abandon = _sum(queued * abandon_given_j) / total
     p_answered = (idle + _sum(answered_late_or_not)) / total
-    in_time = _answered_in_time_given_answered(
-        n, ratio, float(target_s), float(patience_s), queued.size
-    )
-    service_level = min(1.0, (idle + _sum(answered_late_or_not * in_time)) / total)
-    mean_wait_if_answered = aht * np.cumsum(1.0 / (n + ahead_plus_one * ratio))
-    asa_s = _sum(answered_late_or_not * mean_wait_if_answered) / total / p_answered
+    service_level = min(1.0, (idle + _sum(answered_late_or_not * in_time[window])) / total)
+    asa_s = _sum(answered_late_or_not * mean_wait_if_answered[window]) / total / p_answered
     occupancy = min(1.0, load * p_answered / n)
     return ErlangAResult(n, load, p_wait, p_abandon, service_level, asa_s, occupancy)
 
@@ -186,6 +194,12 @@ def _queue_log_weights(load: float, agents: int, ratio: float) -> np.ndarray:
     ``exp(-60)`` of the peak. Built in growing chunks so that ``J`` needs no guess.
     """
     peak_index = max(0.0, (load - agents) / ratio)
+    if peak_index > _MAX_QUEUE_STATES:
+        raise AnalyticsInputError(
+            f"Erlang A with offered load {load:.6g} Erlangs on {agents} agents and patience "
+            f"{1.0 / ratio:.6g} x AHT would queue about {peak_index:.3g} callers, more than the "
+            f"{_MAX_QUEUE_STATES} states computed; use a shorter patience or more agents"
+        )
     pieces = [np.zeros(1)]
     offset, best, start, size = 0.0, 0.0, 1, 1024
     while True:
@@ -230,7 +244,7 @@ def _answered_in_time_given_answered(
         (np.zeros(1), np.cumsum(np.log1p(shape / ks) + log_fail))
     )
     pmf = np.exp(log_pmf)
-    within = _sum(pmf)
+    within = float(np.sum(pmf))
     beyond = (
         1.0 - within
         if within < 0.5
@@ -243,14 +257,12 @@ def _answered_in_time_given_answered(
 
 def _negative_binomial_tail(log_last: float, first: int, shape: float, log_fail: float) -> float:
     """``sum_{k >= first} pmf_k`` given ``log pmf_{first-1}``, summed until negligible."""
-    parts: list[float] = []
-    start, size = first, 1024
+    total, start, size = 0.0, first, 1024
     while True:
         ks = np.arange(start, start + size, dtype=float)
         log_terms = log_last + np.cumsum(np.log1p(shape / ks) + log_fail)
-        parts.extend(np.exp(log_terms).tolist())
+        total += float(np.sum(np.exp(log_terms)))
         log_ratio_next = np.log1p(shape / (ks + 1.0)) + log_fail
-        total = math.fsum(parts)
         if total == 0.0:
             return 0.0
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -340,7 +340,17 @@ def test_bad_inputs_are_named_with_their_value(kwargs, fragment: str) -> None:
 
 
 def test_erlang_a_refuses_an_astronomic_queue() -> None:
-    with pytest.raises(AnalyticsInputError, match="queue states"):
+    # 1.5x overload, patience ~32 years: about 3e9 callers would be waiting.
+    with pytest.raises(AnalyticsInputError, match=r"would queue about 3\.33e\+09 callers"):
         erlang_a(
             calls_per_hour=3000 * 3600 / 300, aht_s=300, agents=2000, target_s=20, patience_s=1e9
+        )
+    # Just below capacity and practically infinite patience: the queue decays too slowly.
+    with pytest.raises(AnalyticsInputError, match="more than 5000000 queue states"):
+        erlang_a(
+            calls_per_hour=1999.999 * 3600 / 300,
+            aht_s=300,
+            agents=2000,
+            target_s=20,
+            patience_s=1e15,
         )
