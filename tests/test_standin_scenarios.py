@@ -87,7 +87,7 @@ async def test_rona_then_answer_matches_transcript(standin: AsteriskStandin):
 
     assert story(probe.received, caller.channel) == recorded_story("hotline_redirect_rona.txt")
     assert world.kinds("1002") == ["ringing", "rona", "agent_hung_up"]
-    dial_end = [m for m in probe.events() if m.name == "DialEnd"][0]
+    dial_end = next(m for m in probe.events() if m.name == "DialEnd")
     assert standin.clock.now() - standin.clock.epoch >= 10.0  # the 10 s ring timeout elapsed
     assert dial_end.get("DestChannelStateDesc") == "Ringing"
     await probe.close()

@@ -22,6 +22,7 @@ class AmiProbe:
         self.writer = writer
         self.banner: Banner | None = None
         self.received: list[AmiMessage] = []
+        self.sent: list[AmiMessage] = []
         self.raw = bytearray()
         self.closed = asyncio.Event()
         self._parser = AmiParser(expect_banner=True)
@@ -47,10 +48,12 @@ class AmiProbe:
                 else:
                     self.received.append(message)
             self._new.set()
+        self.writer.close()
         self.closed.set()
         self._new.set()
 
     async def send(self, fields: list[tuple[str, str]]) -> None:
+        self.sent.append(AmiMessage(tuple(fields)))
         self.writer.write(encode_message(fields))
         await self.writer.drain()
 
