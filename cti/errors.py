@@ -16,7 +16,7 @@ translated at the AMI client boundary (``cti.ami.client``) and nowhere else::
           │    ├── AmiConnectionError         (cannot connect, or the connection was lost)
           │    │    └── AmiKeepaliveTimeout   (Ping unanswered: half-open connection)
           │    └── AmiNotConnected            (action sent while no session is logged in)
-          └── TrackerError                    (call tracker fed something inconsistent)
+          └── (the live engine's errors join here)
 """
 
 from __future__ import annotations
@@ -119,10 +119,3 @@ class AmiNotConnected(AmiError):
 
     error_id = "ami_not_connected"
     status = 503
-
-
-class TrackerError(CtiError):
-    """The call tracker was fed something inconsistent (a bug in the caller, not Asterisk)."""
-
-    error_id = "tracker_error"
-    status = 500

@@ -5,6 +5,7 @@ Imported by the cti tests as ``ami_replay`` (the tests folder is not a package).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,8 +36,12 @@ def action_from_message(message: AmiMessage) -> Action:
     return Action(message.name, fields, message.get("ActionID"), completes_with)
 
 
+@functools.cache
 def replay_transcript(name: str) -> Replay:
-    """Feed a transcript: client actions are registered, server bytes parsed and correlated."""
+    """Feed a transcript: client actions are registered, server bytes parsed and correlated.
+
+    Cached: callers must not mutate the result.
+    """
     tracker = ActionTracker()
     server = AmiParser()
     result = Replay()
