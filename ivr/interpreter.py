@@ -186,7 +186,19 @@ class CallSession:
                         f"the call went through {self.max_steps} steps without ending; "
                         "the flow probably runs in circles"
                     )
-                instant = _INSTANT.get(type(node))
+                kind = type(node)
+                if kind is PlayNode:  # the commonest node, kept out of a nested generator
+                    command = node.commands.get(self.variables["lang"])
+                    if command is None:
+                        lang = self.variables["lang"]
+                        command = Play(node.id, pick_prompts(node.prompts, lang), lang)
+                    self.prompts.extend(command.prompts)
+                    result = yield command
+                    if result is not None:
+                        _check(result, command)
+                    node_id = node.next
+                    continue
+                instant = _INSTANT.get(kind)
                 if instant is not None:
                     after = instant(self, node)
                     if type(after) is tuple:  # a 'set' node with channel variables to export
@@ -194,7 +206,7 @@ class CallSession:
                             _check((yield command), command)
                         after = after[1]
                 else:
-                    after = yield from _INTERACTIVE[type(node)](self, node)
+                    after = yield from _INTERACTIVE[kind](self, node)
             except FlowRuntimeError as exc:
                 after = self._failed(flow, node, str(exc))
             if type(after) is str:
@@ -312,17 +324,6 @@ _INSTANT: dict[type, Callable[[CallSession, Any], Any]] = {
 
 
 # -- nodes that talk to the caller ---------------------------------------------------------------
-
-def _play_node(session: CallSession, node: PlayNode) -> Step:
-    lang = session.variables["lang"]
-    command = node.commands.get(lang)
-    if command is None:
-        command = Play(node.id, pick_prompts(node.prompts, lang), lang)
-    session.prompts.extend(command.prompts)
-    result = yield command
-    _check(result, command)
-    return node.next
-
 
 def _menu(session: CallSession, node: MenuNode) -> Step:
     lang = session.variables["lang"]
@@ -489,7 +490,7 @@ def _subflow(session: CallSession, node: SubflowNode) -> Step:
 
 
 _INTERACTIVE: dict[type, Callable[[CallSession, Any], Step]] = {
-    PlayNode: _play_node, MenuNode: _menu, GatherNode: _gather, SayNode: _say,
+    MenuNode: _menu, GatherNode: _gather, SayNode: _say,
     LookupNode: _lookup, QueueNode: _queue, TransferNode: _transfer,
     VoicemailNode: _voicemail, CallbackNode: _callback, HangupNode: _hangup,
     SubflowNode: _subflow,
