@@ -46,9 +46,9 @@ class AmiMessage:
     """
 
     fields: tuple[tuple[str, str], ...]
-    _index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _index: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
     # Lower-cased keys, built on the first lookup that misses the exact spelling.
-    _folded: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _folded: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         index = self._index
