@@ -274,6 +274,14 @@ class World:
         elif name == "Unhold" and agent is not None:
             agent.state = "talking"
             self._note("unheld", agent.extension, channel)
+        elif name == "Shutdown":
+            # An Asterisk restart: every call is gone at once, without Hangup events.
+            for lost in self.callers:
+                if lost.state not in ("new", "done"):
+                    lost.state, lost.outcome = "done", "lost_in_restart"
+                    self._note("lost", lost.number, lost.channel or "")
+            for ag in self.agents.values():
+                ag.channel, ag.state = None, "idle"
         elif name == "Hangup":
             if caller is not None:
                 before = caller.state
