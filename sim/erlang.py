@@ -142,15 +142,17 @@ def erlang_a(
     idle = math.exp(log_idle - shift)
     ahead_plus_one = np.arange(1, queue_log.size + 1, dtype=float)  # j + 1
     # Quantities that accumulate from j = 0 are built over every state, cheaply in numpy ...
-    in_time = _answered_in_time_given_answered(
+    in_time, late = _answered_in_time_given_answered(
         n, ratio, float(target_s), float(patience_s), queue_log.size
     )
     mean_wait_if_answered = aht * np.cumsum(1.0 / (n + ahead_plus_one * ratio))
     # ... but the exact sums run only over the states that matter: the weights are unimodal, so
     # those above exp(-60)/J of the largest form one run (a long queue far from j = 0 is common
-    # when callers are patient and agents few).
-    matter = np.flatnonzero(log_full >= shift - _NEGLIGIBLE - math.log(log_full.size))
-    window = slice(int(matter[0]), int(matter[-1]) + 1) if matter.size else slice(0, 0)
+    # when callers are patient and agents few). Relative to the queue's own peak, so that a tiny
+    # p_wait keeps its relative accuracy.
+    floor = float(log_full.max()) - _NEGLIGIBLE - math.log(log_full.size)
+    matter = np.flatnonzero(log_full >= floor)
+    window = slice(int(matter[0]), int(matter[-1]) + 1)
     queued = np.exp(log_full[window] - shift)
     ahead_plus_one = ahead_plus_one[window]
     answered_given_j = n / (n + ahead_plus_one * ratio)
@@ -161,7 +163,12 @@ def erlang_a(
     p_wait = _sum(queued) / total
     p_abandon = _sum(queued * abandon_given_j) / total
     p_answered = (idle + _sum(answered_late_or_not)) / total
-    service_level = min(1.0, (idle + _sum(answered_late_or_not * in_time[window])) / total)
+    # 1 - service_level = abandoned + answered late; whichever side is small is summed directly.
+    missed = _sum(queued * (abandon_given_j + answered_given_j * late[window])) / total
+    if missed < 0.5:
+        service_level = 1.0 - missed
+    else:
+        service_level = (idle + _sum(answered_late_or_not * in_time[window])) / total
     asa_s = _sum(answered_late_or_not * mean_wait_if_answered[window]) / total / p_answered
     occupancy = min(1.0, load * p_answered / n)
     return ErlangAResult(n, load, p_wait, p_abandon, service_level, asa_s, occupancy)
@@ -225,8 +232,11 @@ def _queue_log_weights(load: float, agents: int, ratio: float) -> np.ndarray:
 
 def _answered_in_time_given_answered(
     agents: int, ratio: float, target_s: float, patience_s: float, states: int
-) -> np.ndarray:
-    """``P(K >= j+1)`` for ``j = 0..states-1``: an answered call with ``j`` ahead waited <= T.
+) -> tuple[np.ndarray, np.ndarray]:
+    """``P(K >= j+1)`` and ``P(K <= j)`` for ``j = 0..states-1``.
+
+    An answered call that found ``j`` ahead was answered within T with the first probability,
+    late with the second.
 
     ``K ~ NegativeBinomial(n/r + 1 successes, p = exp(-T/patience))`` counts failures; its pmf is
     built in logs by the recursion ``pmf_k = pmf_{k-1} * (n/r + k)/k * (1 - p)``. Tails are sums
@@ -236,7 +246,7 @@ def _answered_in_time_given_answered(
     x = target_s / patience_s
     fail = -math.expm1(-x)
     if fail == 0.0:  # target 0 (or so small that nobody can be answered "within" it)
-        return np.zeros(states)
+        return np.zeros(states), np.ones(states)
     log_fail = math.log(fail)
     shape = agents / ratio
     ks = np.arange(1, states, dtype=float)
@@ -252,7 +262,7 @@ def _answered_in_time_given_answered(
     )
     # P(K >= j+1) = beyond + sum_{k=j+1}^{states-1} pmf_k
     from_k = np.concatenate((np.cumsum(pmf[::-1])[::-1], np.zeros(1)))
-    return np.minimum(1.0, beyond + from_k[1:])
+    return np.minimum(1.0, beyond + from_k[1:]), np.minimum(1.0, np.cumsum(pmf))
 
 
 def _negative_binomial_tail(log_last: float, first: int, shape: float, log_fail: float) -> float:

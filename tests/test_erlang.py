@@ -354,3 +354,15 @@ def test_erlang_a_refuses_an_astronomic_queue() -> None:
             target_s=20,
             patience_s=1e15,
         )
+
+
+def test_tiny_shortfalls_keep_their_relative_accuracy() -> None:
+    """1 - service_level and p_wait of a generously staffed queue are not rounded to zero."""
+    c = erlang_c(calls_per_hour=200, aht_s=180, agents=40, target_s=20)
+    a = erlang_a(calls_per_hour=200, aht_s=180, agents=40, target_s=20, patience_s=6e7)
+    exact_c = float(exact_erlang_c(Fraction(10), 40))
+    assert c.p_wait == pytest.approx(exact_c, rel=1e-12)
+    assert 1 - c.service_level == pytest.approx(exact_c * math.exp(-30 * 20 / 180), rel=1e-3)
+    assert 1 - a.service_level == pytest.approx(1 - c.service_level, rel=1e-3)
+    assert a.p_wait == pytest.approx(c.p_wait, rel=1e-6)
+    assert 0 < a.p_abandon < a.p_wait * 180 / 6e7
