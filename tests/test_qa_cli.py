@@ -108,7 +108,7 @@ def test_forms_check(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     result = json.loads(out)
     assert code == 1 and result["ok"] is False and result["skipped"] == [
         str(tmp_path / "policy.yaml")]
-    assert [(d["line"], d["column"]) for d in result["diagnostics"]] == [(0, 0), (8, 33)]
+    assert [(d["line"], d["column"]) for d in result["diagnostics"]] == [(8, 33), (0, 0)]
 
 
 def test_scorecard_calibration_and_library(capsys: pytest.CaptureFixture[str],
