@@ -298,3 +298,16 @@ def test_flows_with_errors_are_left_out_of_the_flowset(tmp_path: Path) -> None:
     loaded = load(root)
     assert sorted(loaded.sections["ivr"].flows) == ["good"]
     assert len(loaded.diagnostics.errors) == 1
+
+
+def test_the_example_in_the_docs_is_valid_and_passes_its_test(tmp_path: Path) -> None:
+    from ivr.loader import load_flows
+    from ivr.tester import run_tests
+
+    text = (CONFIG.parent / "docs" / "ivr.md").read_text()
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    root = deployment(tmp_path, {"example": example})
+    assert messages(root) == []
+    flows, _ = load_flows(root)
+    reports = run_tests(flows)
+    assert [(r.name, r.problems) for r in reports] == [("gold customer with an outage", ())]
