@@ -201,7 +201,7 @@ def _mixmonitor(s: AmiSession, m: AmiMessage, aid: str | None) -> None:
     ch = pbx.find(_required(m, "Channel"))
     path = _required(m, "File")
     s.ok(aid)
-    pbx.mixmonitor(ch.name, s.standin.recording_path(path), m.get("Options") or "")
+    pbx.mixmonitor(ch.name, path, m.get("Options") or "", s.standin.recording_path(path))
 
 
 def _mixmonitor_mute(s: AmiSession, m: AmiMessage, aid: str | None) -> None:

@@ -696,12 +696,16 @@ class Pbx:
         ch.goto(context, exten, priority)
 
     # ----------------------------------------------------------------- MixMonitor
-    def mixmonitor(self, channel: str, path: str, options: str = "") -> Recording:
+    def mixmonitor(self, channel: str, path: str, options: str = "",
+                   write_to: str | None = None) -> Recording:
+        """Start recording ``channel``; the WAV goes to ``write_to`` (default ``path``), while
+        ``MIXMONITOR_FILENAME`` reports ``path`` as the client asked for it."""
         ch = self.find(channel)
         peer = ch.bridge.peer_of(ch) if ch.bridge is not None else None
         own, other = ((CALLER_TONE_HZ, AGENT_TONE_HZ) if ch.role == "caller"
                       else (AGENT_TONE_HZ, CALLER_TONE_HZ))
-        rec = Recording(ch.name, Path(path), "D" in options, self.clock.now(), own, other)
+        rec = Recording(ch.name, Path(write_to or path), "D" in options, self.clock.now(), own,
+                        other)
         self.recordings.append(rec)
         self._active_recordings.setdefault(ch.name, []).append(rec)
         self._set(ch, "MIXMONITOR_FILENAME", path)
