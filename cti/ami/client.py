@@ -251,12 +251,31 @@ class AmiClient:
     async def ping(self, timeout: float | None = None) -> ActionResult:
         return await self.send(actions.ping(), timeout)
 
-    async def originate(self, channel: str, **kwargs: object) -> ActionResult:
-        """See :func:`cti.ami.actions.originate`; async: ``completion_event()`` is the
-        OriginateResponse."""
-        timeout = kwargs.pop("timeout", None)
-        return await self.send(actions.originate(channel, **kwargs),  # type: ignore[arg-type]
-                               timeout)  # type: ignore[arg-type]
+    async def originate(
+        self,
+        channel: str,
+        *,
+        context: str | None = None,
+        exten: str | None = None,
+        priority: int | None = 1,
+        application: str | None = None,
+        data: str | None = None,
+        timeout_ms: int | None = None,
+        caller_id: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        asynchronous: bool = True,
+        timeout: float | None = None,
+    ) -> ActionResult:
+        """See :func:`cti.ami.actions.originate`. Asynchronous by default: the result's
+        ``completion_event()`` is the OriginateResponse (a Failure raises AmiActionError).
+        ``timeout`` (seconds) bounds the wait; allow for ``timeout_ms`` of ringing."""
+        action = actions.originate(
+            channel, context=context, exten=exten, priority=priority, application=application,
+            data=data, timeout_ms=timeout_ms, caller_id=caller_id, variables=variables,
+            asynchronous=asynchronous)
+        if timeout is None and timeout_ms is not None:
+            timeout = self._settings.action_timeout + timeout_ms / 1000.0
+        return await self.send(action, timeout)
 
     async def redirect(self, channel: str, context: str, exten: str,
                        priority: int = 1) -> ActionResult:
