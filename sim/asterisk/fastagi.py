@@ -131,22 +131,24 @@ class FastAgiClient:
             writer.write("".join(f"{k}: {v}\n" for k, v in env).encode() + b"\n")
             await writer.drain()
             hangup_sent = False
+            line_task: asyncio.Future[bytes] | None = None
             while True:
-                line_task = asyncio.ensure_future(reader.readline())
-                hang_task = asyncio.ensure_future(self._hangup.wait())
-                done, _ = await asyncio.wait({line_task, hang_task},
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if line_task not in done:
-                    line_task.cancel()
+                if line_task is None:
+                    line_task = asyncio.ensure_future(reader.readline())
+                if not hangup_sent:
+                    hang_task = asyncio.ensure_future(self._hangup.wait())
+                    await asyncio.wait({line_task, hang_task},
+                                       return_when=asyncio.FIRST_COMPLETED)
+                    if not line_task.done():
+                        # Asterisk tells the script once that the channel is gone.
+                        writer.write(b"HANGUP\n")
+                        await writer.drain()
+                        hangup_sent = True
+                        result.status = "HANGUP"
+                        continue
                     hang_task.cancel()
-                    writer.write(b"HANGUP\n")
-                    await writer.drain()
-                    hangup_sent = True
-                    result.status = "HANGUP"
-                    raw = await reader.readline()
-                else:
-                    hang_task.cancel()
-                    raw = line_task.result()
+                raw = await line_task
+                line_task = None
                 if not raw:
                     break
                 try:
@@ -154,8 +156,7 @@ class FastAgiClient:
                 except UnicodeDecodeError as exc:
                     raise FastAgiError(f"FastAGI server sent non-UTF-8 bytes {raw!r}") from exc
                 result.commands.append(line)
-                if hangup_sent or self._hangup.is_set():
-                    result.status = "HANGUP"
+                if hangup_sent:
                     reply = DEAD
                 else:
                     reply = await self._execute(line, result)
@@ -178,8 +179,6 @@ class FastAgiClient:
             words = line.split()
         if not words:
             return UNKNOWN
-        verb = " ".join(words[:3]).upper()
-        args = words
         for size in (3, 2, 1):
             name = " ".join(words[:size]).upper()
             if name in _COMMANDS:
