@@ -184,10 +184,10 @@ def _variables(flow: Flow, source: FlowSource, returns: dict[str, frozenset[str]
         for node in flow.nodes.values():
             for _, sets, _ in edges(node, returns):
                 everywhere |= sets
-        for node_id, path, expression in source.expressions:
+        for node_id, path, expression, earlier in source.expressions:
             if node_id not in into:
                 continue
-            for name in sorted(expression.names - into[node_id]):
+            for name in sorted(expression.names - into[node_id] - earlier):
                 if name in everywhere:
                     source.error(path, f"node '{node_id}' reads variable '{name}', which is not "
                                  "set on every path that leads here; set it on each path "
@@ -327,7 +327,7 @@ def _check_deployment(deployment: Deployment, flow: Flow, source: FlowSource) ->
                                      f"skill level {node.skills[skill]} for '{skill}' must be "
                                      "between 1 and 10")
     if deployment.hours is not None:
-        for node_id, path, expression in source.expressions:
+        for node_id, path, expression, _ in source.expressions:
             for name in sorted(expression.calendars - set(deployment.calendars)):
                 source.error(path, f"node '{node_id}' uses calendar '{name}', which is not "
                              f"defined in hours.yaml{did_you_mean(name, deployment.calendars)}")

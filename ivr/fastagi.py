@@ -213,7 +213,7 @@ class FastAgiServer:
             session = CallSession(
                 flows, env.flow, caller_id=env.caller_id, now=self.clock(),
                 uniqueid=env.uniqueid, caller_name=env.caller_name, dnid=env.dnid,
-                channel=env.channel, language=env.language,
+                channel=env.channel,  # the flow's first language, not Asterisk's default
             )
         except UnknownFlowError as exc:
             self.stats.fallbacks += 1

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ivr.commands import Menu, Play
+from ivr.errors import UnknownFlowError
 from ivr.expr import Expression
 
 Prompts = Mapping[str, tuple[str, ...]]  # language -> sound names; "" = any language
@@ -224,8 +225,6 @@ class FlowSet:
         return name in self.flows
 
     def get(self, name: str) -> Flow:
-        from ivr.errors import UnknownFlowError
-
         try:
             return self.flows[name]
         except KeyError:

@@ -92,8 +92,9 @@ class FlowSource:
         self.name = Path(document.name).stem
         self.errors = 0
         self.specs: dict[str, schema.NodeSpec] = {}
-        # (node id, path of the expression, expression) for variable and calendar checks
-        self.expressions: list[tuple[str, Path_, Expression]] = []
+        # (node id, path, expression, variables the node itself set just before) for the
+        # variable and calendar checks
+        self.expressions: list[tuple[str, Path_, Expression, frozenset[str]]] = []
         # (prompt name, language or "", path) for the sound-file check
         self.prompt_refs: list[tuple[str, str, Path_]] = []
         self.languages: tuple[str, ...] = ("en",)
@@ -158,13 +159,14 @@ class FlowSource:
         builder = getattr(self, f"_build_{kind}")
         return builder(node_id, base, spec)
 
-    def expression(self, node_id: str, path: Path_, text: Any) -> Expression:
+    def expression(self, node_id: str, path: Path_, text: Any,
+                   earlier: frozenset[str] = frozenset()) -> Expression:
         try:
             compiled = compile_expression(text, self.deployment.calendars)
         except ExpressionError as exc:
             self.error(path, f"in node '{node_id}', {text!r} is not a valid expression: {exc}")
             compiled = compile_expression(False)
-        self.expressions.append((node_id, path, compiled))
+        self.expressions.append((node_id, path, compiled, earlier))
         return compiled
 
     def prompts(self, path: Path_, spec: schema.PromptSpec | None) -> Prompts:
@@ -253,7 +255,9 @@ class FlowSource:
         assignments = []
         for name, text in spec.variables.items():
             self.variable_name((*base, "variables", name), name, key=True)
-            assignments.append((name, self.expression(node_id, (*base, "variables", name), text)))
+            earlier = frozenset(n for n, _ in assignments)  # {a: 1, b: "a + 1"} reads a
+            assignments.append(
+                (name, self.expression(node_id, (*base, "variables", name), text, earlier)))
         return SetNode(node_id, tuple(assignments), spec.export, spec.next)
 
     def _build_branch(self, node_id: str, base: Path_, spec: schema.BranchSpec) -> Node:

@@ -79,8 +79,10 @@ async def test_a_call_through_the_main_flow(running: tuple[FastAgiServer, int],
     server, port = running
     call = await FakeCall(digits=["2", "4"]).run(port)
     assert call.commands == [
+        "SET VARIABLE CHANNEL(language) de",  # the flow's first language, not Asterisk's 'en'
         'STREAM FILE hotline/welcome ""',
         "GET DATA hotline/choose-language 4000 1",
+        "SET VARIABLE CHANNEL(language) en",  # the caller pressed 2 for English
         'STREAM FILE hotline/vip-welcome ""',
         "GET DATA hotline/reason-menu 5000 1",
         'STREAM FILE hotline/please-hold ""',
@@ -103,7 +105,7 @@ async def test_language_switch_and_sensitive_card_entry(running: tuple[FastAgiSe
     _, port = running
     call = await FakeCall(caller="2002", digits=["1", "5", "0123456789", "1",
                                                  "4111111111111111"]).run(port)
-    assert "SET VARIABLE CHANNEL(language) de" in call.commands
+    assert call.commands.count("SET VARIABLE CHANNEL(language) de") == 1
     start = call.commands.index("SET VARIABLE HOTLINE_SENSITIVE 1")
     assert call.commands[start + 1] == "GET DATA hotline/enter-card-number 10000 16"
     assert call.commands[start + 2] == "SET VARIABLE HOTLINE_SENSITIVE 0"

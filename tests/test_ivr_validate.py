@@ -311,3 +311,17 @@ def test_the_example_in_the_docs_is_valid_and_passes_its_test(tmp_path: Path) ->
     flows, _ = load_flows(root)
     reports = run_tests(flows)
     assert [(r.name, r.problems) for r in reports] == [("gold customer with an outage", ())]
+
+
+def test_a_set_node_may_read_what_it_set_just_before(tmp_path: Path) -> None:
+    root = deployment(tmp_path, {"main": """\
+        start: calc
+        nodes:
+          calc:
+            type: set
+            variables: {base: 2, double: "base * 2", wrong: "later + 1", later: 1}
+            next: agent
+        """ + GOOD_END})
+    assert only(root) == ("ivr/main.yaml:5:53: node 'calc' reads variable 'later', which is "
+                          "not set on every path that leads here; set it on each path before, "
+                          "or read it only after the node that sets it")
