@@ -38,6 +38,7 @@ import wave
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -86,10 +87,11 @@ class AudioAnalytics:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> AudioAnalytics:
-        values = {k: v for k, v in data.items() if k != "version"}
-        legs = {name: LegAnalytics(**leg) for name, leg in values.pop("legs").items()}  # type: ignore[union-attr]
-        return cls(legs=legs, **values)  # type: ignore[arg-type]
+    def from_json(cls, data: dict[str, Any]) -> AudioAnalytics:
+        """The inverse of :meth:`as_json` (what ``recordings.analytics`` holds)."""
+        values = {k: v for k, v in data.items() if k not in {"version", "legs"}}
+        legs = {name: LegAnalytics(**leg) for name, leg in data["legs"].items()}
+        return cls(legs=legs, **values)
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:

@@ -108,6 +108,17 @@ def test_audio_analytics_outliers_use_robust_z_scores() -> None:
     assert classify([*typical[:3], talker], SamplingPolicy())[100] == "routine"
 
 
+def test_outliers_among_mono_recordings_without_talk_ratio_or_overtalk() -> None:
+    def mono(dead_air: float) -> dict:
+        return {"duration_s": 100.0, "agent_talk_ratio": None, "overtalk_s": None,
+                "hold_s": 0.0, "dead_air_s": dead_air}
+
+    calls = [Candidate(i, "a", analytics=mono(2.0 + i % 3)) for i in range(8)]
+    calls.append(Candidate(50, "a", analytics=mono(60.0)))
+    strata = classify(calls, SamplingPolicy())
+    assert [rid for rid, s in strata.items() if s == "analytics_outlier"] == [50]
+
+
 @pytest.mark.parametrize(("weights", "low", "high"), [
     (None, 0.20, 0.40),  # complaints weigh 4: over-represented
     ({s: 1.0 for s in ("complaint", "low_satisfaction", "analytics_outlier", "very_long",

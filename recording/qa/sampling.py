@@ -128,18 +128,28 @@ def classify(candidates: Sequence[Candidate], policy: SamplingPolicy) -> dict[in
     return strata
 
 
+def _number(value: object) -> float:
+    """A figure from stored analytics JSON; ``None`` (not measurable, e.g. mono) is NaN."""
+    if value is None:
+        return float("nan")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(value)
+    return float(value)
+
+
 def _features(analytics: Mapping[str, object]) -> list[float] | None:
+    """Agent talk ratio, over-talk share, hold share and dead air of one recording."""
     try:
-        duration = float(analytics["duration_s"])  # type: ignore[arg-type]
-        ratio = analytics.get("agent_talk_ratio")
-        overtalk = analytics.get("overtalk_s")
+        duration = _number(analytics["duration_s"])
+        if not duration > 0:
+            return None
         return [
-            float(ratio) if ratio is not None else np.nan,  # type: ignore[arg-type]
-            float(overtalk) / duration if overtalk is not None and duration else np.nan,  # type: ignore[arg-type]
-            float(analytics["hold_s"]) / duration if duration else np.nan,  # type: ignore[arg-type]
-            float(analytics["dead_air_s"]),  # type: ignore[arg-type]
+            _number(analytics.get("agent_talk_ratio")),
+            _number(analytics.get("overtalk_s")) / duration,
+            _number(analytics["hold_s"]) / duration,
+            _number(analytics["dead_air_s"]),
         ]
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError):
         return None  # analytics of an older or foreign layout: not used for outliers
 
 
@@ -150,11 +160,16 @@ def _outliers(candidates: Sequence[Candidate], policy: SamplingPolicy) -> set[in
         return set()
     ids = np.array([rid for rid, _ in rows])
     x = np.array([f for _, f in rows], dtype=np.float64)
-    median = np.nanmedian(x, axis=0)
-    mad = np.nanmedian(np.abs(x - median), axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(mad > 0, 0.6745 * (x - median) / mad, 0.0)
-    flagged = (np.abs(np.nan_to_num(z)) > policy.outlier_z).any(axis=1)
+    flagged = np.zeros(len(rows), dtype=bool)
+    for column in x.T:  # four figures; each judged on the calls where it was measurable
+        known = ~np.isnan(column)
+        if known.sum() < MIN_OUTLIER_POPULATION:
+            continue
+        median = np.median(column[known])
+        mad = np.median(np.abs(column[known] - median))
+        if mad > 0:
+            z = 0.6745 * (column - median) / mad
+            flagged |= known & (np.abs(np.where(known, z, 0.0)) > policy.outlier_z)
     return set(ids[flagged].tolist())
 
 
