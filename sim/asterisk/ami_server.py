@@ -128,6 +128,7 @@ def _login(s: AmiSession, m: AmiMessage, aid: str | None) -> None:
         s.close()
         return
     s.authenticated, s.username = True, standin.username
+    standin.logins += 1
     s.events_on = (m.get("Events") or "on").lower() not in ("off", "no", "false", "0")
     s.ok(aid, "Authentication accepted")
     peer = s.writer.get_extra_info("peername") or ("127.0.0.1", 0)
