@@ -38,7 +38,7 @@ from recording.storage import RecordingStorage
 from recording.verify import verify
 from sim.asterisk import AgentScript, AsteriskStandin, World
 
-SCALE = 0.01
+SCALE = 0.05
 ASTERISK_ROOT = "/var/spool/asterisk/monitor/hotline"
 
 
