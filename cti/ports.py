@@ -1,0 +1,108 @@
+"""The contract between Hotline's processes, all of it carried by Redis.
+
+Any number of ``hotline serve`` processes share one Redis. One of them holds the routing lease
+and is the **leader**: it alone owns the :class:`acd.Router`, reads AMI events, decides offers
+and sends AMI actions. Every process (the leader included) serves the HTTP API, the WebSockets
+and FastAGI. Nothing but Redis connects them, so this module is the whole interface:
+
+Keys (``StateStore.key(...)`` adds the ``hotline:`` namespace)
+    ``agents``            hash  agent id  -> :class:`AgentStatus` JSON (written by the leader)
+    ``queues``            hash  queue     -> :class:`QueueStatus` JSON (written by the leader)
+    ``contacts``          hash  contact   -> waiting/offered contact JSON (written by the leader)
+    ``router:snapshot``   JSON  the Router's snapshot, guarded by the lease's fencing token
+    ``router:log``        stream of Router events in the replay format (``hotline route replay``)
+    ``commands``          stream of :class:`Command` JSON, appended by any process, applied by
+                          the leader in order (it stores the last id it applied)
+    ``lease:routing``     the routing lease (``hotline.store.Lease``)
+
+Pub/sub channels
+    ``pop:<agent>``       :class:`ScreenPop` for that agent's WebSocket(s)
+    ``popack``            :class:`PopAck`: an API process delivered a pop to a WebSocket; the
+                          leader waits for it (up to ``POP_ACK_TIMEOUT_S``) before it redirects
+                          the caller to the agent's phone, so the pop arrives before the ring
+    ``agent:<agent>``     :class:`AgentStatus` after every change of that agent
+    ``supervisor``        :class:`AgentStatus` and :class:`QueueStatus` updates for supervisors
+
+Every message is JSON with a ``type`` field; ``cti/schemas/ws_messages.json`` is the schema of
+what WebSocket clients receive, checked in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+POP_ACK_TIMEOUT_S = 0.25
+
+CommandType = Literal[
+    "agent_login", "agent_logout", "agent_ready", "agent_not_ready", "wrapup_end",
+    "wrapup_extend", "recording_pause", "recording_resume",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """An agent or supervisor action for the leader to apply (``by`` is who asked)."""
+
+    type: CommandType
+    agent: str
+    by: str
+    reason: str | None = None
+    seconds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatus:
+    type: Literal["agent_state"]
+    agent: str
+    name: str
+    extension: str
+    state: str  # logged_out, ready, not_ready, reserved, busy, wrap_up
+    reason: str | None
+    since: float  # epoch seconds
+    contacts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatus:
+    type: Literal["queue_state"]
+    queue: str
+    waiting: int
+    longest_wait_s: float
+    agents_ready: int
+    agents_busy: int
+    metrics: dict[str, Any]  # the Router's metrics for this queue (see docs/metrics.md)
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenPop:
+    """What the agent's screen shows before the phone rings."""
+
+    type: Literal["pop"]
+    pop_id: str
+    call_id: str
+    contact: str
+    agent: str
+    queue: str
+    caller_id: str
+    wait_s: float
+    customer: dict[str, Any] | None
+    ivr_path: list[str]
+    inputs: dict[str, str]  # collected IVR input, sensitive values masked
+    attributes: dict[str, Any]
+    sent_at: float  # epoch seconds, when the leader published it
+
+
+@dataclass(frozen=True, slots=True)
+class PopAck:
+    type: Literal["pop_ack"]
+    pop_id: str
+    agent: str
+    delivered_at: float  # epoch seconds, when the WebSocket send completed
+
+
+def to_message(value: AgentStatus | QueueStatus | ScreenPop | PopAck) -> dict[str, Any]:
+    return asdict(value)
