@@ -209,6 +209,11 @@ class CallSession:
                     after = yield from _INTERACTIVE[kind](self, node)
             except FlowRuntimeError as exc:
                 after = self._failed(flow, node, str(exc))
+            except Exception as exc:  # a defect, not bad data: keep its traceback in the log,
+                # but the caller still goes to the fallback rather than into silence
+                self.log.exception("call %s: unexpected error in flow '%s' node '%s'",
+                                   self.uniqueid, flow.name, node.id)
+                after = self._failed(flow, node, f"unexpected {type(exc).__name__}: {exc}")
             if type(after) is str:
                 node_id = after
                 continue

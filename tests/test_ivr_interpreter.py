@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -323,3 +324,32 @@ def test_offline_run_with_digits_and_time(tmp_path: Path) -> None:
     assert run.path[-2:] == ["sales_closed", "sales_voicemail"]
     assert run.outcome == {"type": "voicemail", "mailbox": "300@hotline"}
     assert run.variables["lang"] == "en"
+
+
+class ExplodingRecord(Mapping[str, object]):
+    """A customer record from a faulty lookup adapter: reading any field raises."""
+
+    def __getitem__(self, key: str) -> object:
+        raise RuntimeError("record store connection reset")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def test_an_unexpected_exception_is_logged_and_still_falls_back(
+        caplog: pytest.LogCaptureFixture) -> None:
+    flows, _ = load_flows(CONFIG)
+    call = CallSession(flows, "main", caller_id="1", now=NOW, uniqueid="77.1")
+    call.start()
+    call.send(None)
+    assert isinstance(call.send(Digits("1")), Lookup)
+    with caplog.at_level(logging.ERROR, logger="ivr.call"):
+        outcome = call.send(LookupResult(ExplodingRecord()))
+    # vip_check fails; main's fallback is the operator queue
+    assert isinstance(outcome, Play) and outcome.node == "operator"
+    assert "call 77.1: unexpected error in flow 'main' node 'vip_check'" in caplog.text
+    assert "RuntimeError: record store connection reset" in caplog.text
+    assert call.failures == ["vip_check: unexpected RuntimeError: record store connection reset"]
