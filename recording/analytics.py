@@ -244,3 +244,15 @@ def analyse_recording(database: Database, recording_id: int, root: Path, *,
     analytics = analyse_file(path, hold_marks=hold_marks, settings=settings)
     store_analytics(database, recording_id, analytics)
     return analytics
+
+
+def missing_analytics(database: Database) -> list[int]:
+    """Ids of complete recordings that have no analytics yet, oldest first."""
+    r = tables.recordings
+    with database.begin() as conn:
+        return list(conn.execute(sa.select(r.c.id)
+                                 .where(r.c.status == "complete", sa.or_(
+                                     r.c.analytics.is_(None),
+                                     # a Python None written into a JSON column is JSON null
+                                     sa.cast(r.c.analytics, sa.Text) == "null"))
+                                 .order_by(r.c.started_at, r.c.id)).scalars())

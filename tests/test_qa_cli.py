@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_qa_support import T0, add_recording
+from test_qa_support import T0, add_recording, leg, write_wav
 
 from hotline.db import Database, open_database, tables
 from hotline.errors import HotlineError
@@ -151,3 +151,32 @@ def test_scorecard_calibration_and_library(capsys: pytest.CaptureFixture[str],
     code, out = run(capsys, "qa", "library", "list", "--dir", str(folder))
     assert out.splitlines()[1].split() == ["recording", str(recording), "a001", "billing",
                                            "best", "90", "patient", "explanation"]
+
+
+def test_analytics_feed_the_sampler(capsys: pytest.CaptureFixture[str],
+                                    deployment: tuple[Path, Database]) -> None:
+    folder, database = deployment
+    root = folder.parent / "var" / "recordings"
+    root.mkdir(parents=True)
+    ids = []
+    for i in range(7):
+        dead_air = 40 if i == 3 else 1 + i % 2  # one call with 40 s of silence in the middle
+        caller = leg(60, [(0, 10), (11 + dead_air, 60)], seed=i)
+        agent = leg(60, [(10, 11)], seed=50 + i, frequency=600)
+        write_wav(root / f"call{i}.wav", caller, agent)
+        ids.append(add_recording(database, agent="a001", path=f"call{i}.wav",
+                                 started_at=T0 + dt.timedelta(hours=i)))
+    add_recording(database, agent="a002", status="failed")
+    code, out = run(capsys, "qa", "analyse", "--missing", "--dir", str(folder))
+    assert code == 0
+    assert out.splitlines()[3].startswith(f"recording {ids[3]}: 60.0 s; caller talk 19.0 s")
+    assert "dead air 40.0 s" in out.splitlines()[3]
+    code, out = run(capsys, "qa", "analyse", "--missing", "--dir", str(folder))
+    assert (code, out) == (1, "hotline: name recording ids, or use --missing or --file PATH\n")
+    code, out = run(capsys, "qa", "sample", "--dir", str(folder), "--period", "2026-W47",
+                    "--per-agent", "7", "--seed", "1", "--evaluators", "q1", "--json",
+                    "--dry-run")
+    strata = {p["recording_id"]: p["stratum"] for p in json.loads(out)["picks"]}
+    assert strata == {rid: "analytics_outlier" if rid == ids[3] else "routine" for rid in ids}
+    code, out = run(capsys, "qa", "analyse", "--file", str(root / "call0.wav"), "--json")
+    assert json.loads(out)["legs"]["agent"]["talk_s"] == pytest.approx(1.0, abs=0.02)

@@ -18,6 +18,12 @@ from zoneinfo import ZoneInfo
 from hotline.config.diagnostics import Diagnostics
 from hotline.config.loader import Deployment
 from hotline.db import Database, open_database
+from recording.analytics import (
+    AudioAnalytics,
+    analyse_file,
+    analyse_recording,
+    missing_analytics,
+)
 from recording.qa import calibration, evaluations, library, sampling
 from recording.qa.errors import QaError
 from recording.qa.forms import Form, check_paths, collect_forms
@@ -65,6 +71,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show = _command(cal_commands, "show", "scores, spread and disagreement of a session",
                     _calibration_show)
     show.add_argument("session")
+
+    analyse = _command(commands, "analyse", "measure talk, silence, over-talk and hold on "
+                       "recordings and store the figures for the sampler", _analyse)
+    analyse.add_argument("recordings", nargs="*", type=int, help="recording ids")
+    analyse.add_argument("--missing", action="store_true",
+                         help="every complete recording that has no analytics yet")
+    analyse.add_argument("--file", type=Path, help="analyse one WAV file, store nothing")
 
     lib = commands.add_parser("library", help="exemplary calls kept for training")
     lib_commands = lib.add_subparsers(dest="library_command", required=True, metavar="COMMAND")
@@ -205,6 +218,35 @@ def _calibration_show(args: argparse.Namespace) -> int:
         report = calibration.session_report(ctx.database, args.session, ctx.forms)
     _print(args, report.as_json(), report.render())
     return 0
+
+
+def _analyse(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        result = analyse_file(args.file)
+        _print(args, result.as_json(), _render_analytics(str(args.file), result))
+        return 0
+    with _context(args) as ctx:
+        ids = list(args.recordings)
+        if args.missing:
+            ids += missing_analytics(ctx.database)
+        if not ids:
+            raise QaError("name recording ids, or use --missing or --file PATH")
+        root = ctx.deployment.recordings_dir
+        done = {rid: analyse_recording(ctx.database, rid, root) for rid in dict.fromkeys(ids)}
+    _print(args, {str(rid): result.as_json() for rid, result in done.items()},
+           "\n".join(_render_analytics(f"recording {rid}", result)
+                     for rid, result in done.items()))
+    return 0
+
+
+def _render_analytics(name: str, result: AudioAnalytics) -> str:
+    legs = "  ".join(f"{leg} talk {figures.talk_s:.1f} s (silence {figures.silence_ratio:.0%}, "
+                     f"longest {figures.longest_silence_s:.1f} s)"
+                     for leg, figures in result.legs.items())
+    extra = "" if result.overtalk_s is None else (
+        f", over-talk {result.overtalk_s:.1f} s, agent share {result.agent_talk_ratio or 0:.0%}")
+    return (f"{name}: {result.duration_s:.1f} s; {legs}; hold {result.hold_s:.1f} s, "
+            f"dead air {result.dead_air_s:.1f} s{extra}")
 
 
 def _library_list(args: argparse.Namespace) -> int:
