@@ -23,9 +23,9 @@ def deployment(tmp_path: Path, flows: dict[str, str], *, sounds_dir: str | None 
         settings = settings.replace("paths:\n", f"paths:\n  sounds_dir: {sounds_dir}\n")
     (root / "hotline.yaml").write_text(settings)
     if routing is None:
-        shutil.copy(CONFIG / "routing.yaml", root / "routing.yaml")
-    else:
-        (root / "routing.yaml").write_text(routing)
+        # the example's skills, queues and settings; its 60 agents only slow the tests down
+        routing = (CONFIG / "routing.yaml").read_text().split("\nagents:", 1)[0] + "\n"
+    (root / "routing.yaml").write_text(routing)
     shutil.copy(CONFIG / "hours.yaml", root / "hours.yaml")
     for name, text in flows.items():
         (root / "ivr" / f"{name}.yaml").write_text(textwrap.dedent(text))
