@@ -219,7 +219,16 @@ class CallSession:
                 continue
             return after
 
+    def _redact(self, text: str) -> str:
+        """``text`` with the values of sensitive variables masked (error messages quote data)."""
+        for name in self.sensitive:
+            value = self.variables.get(name)
+            if value:
+                text = text.replace(str(value), mask(value))
+        return text
+
     def _failed(self, flow: Flow, node: Node, reason: str) -> str | Outcome:
+        reason = self._redact(reason)
         self.failures.append(f"{node.id}: {reason}")
         if flow.fallback and flow.name not in self._fallback_used:
             self._fallback_used.add(flow.name)
@@ -375,9 +384,10 @@ def _gather(session: CallSession, node: GatherNode) -> Step:
                 value = value[: -len(node.terminator)]
             if (value and node.min_digits <= len(value) <= node.max_digits
                     and (node.pattern is None or node.pattern.fullmatch(value))):
+                shown = mask(value) if node.sensitive else value
                 session.variables[node.variable] = value
-                session.variables["digits"] = value
-                session.inputs[node.variable] = mask(value) if node.sensitive else value
+                session.variables["digits"] = shown  # only the named variable holds a secret
+                session.inputs[node.variable] = shown
                 return node.next
             invalid = pick_prompts(node.invalid_prompts, lang) if node.invalid_prompts else ()
             prompts = invalid + base

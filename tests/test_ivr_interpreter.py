@@ -353,3 +353,29 @@ def test_an_unexpected_exception_is_logged_and_still_falls_back(
     assert "call 77.1: unexpected error in flow 'main' node 'vip_check'" in caplog.text
     assert "RuntimeError: record store connection reset" in caplog.text
     assert call.failures == ["vip_check: unexpected RuntimeError: record store connection reset"]
+
+
+def test_failure_messages_never_show_sensitive_digits(tmp_path: Path) -> None:
+    root = deployment(tmp_path, {"pin": """\
+        start: pin
+        nodes:
+          pin:
+            type: gather
+            prompt: p/pin
+            store: pin
+            sensitive: true
+            next: check
+          check:
+            type: branch
+            conditions:
+              - {if: "pin > 1000", next: agent}
+            else: agent
+          agent:
+            type: queue
+            queue: general
+        """})
+    flows, _ = load_flows(root)
+    run = run_flow(flows, "pin", caller="1", digits=["4711"], at=NOW)
+    assert run.failures == ["check: cannot compare text '****' with a number 1000 using '>'"]
+    assert run.variables["pin"] == "****"
+    assert "4711" not in repr(run.as_json())
