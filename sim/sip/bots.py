@@ -93,6 +93,9 @@ class _Timers:
     def at(self, due: float, action: Callable[[], None]) -> None:
         heapq.heappush(self._heap, (due, next(self._seq), action))
 
+    def next_due(self) -> float | None:
+        return self._heap[0][0] if self._heap else None
+
     def run_due(self, now: float) -> None:
         while self._heap and self._heap[0][0] <= now:
             _, _, action = heapq.heappop(self._heap)
@@ -191,6 +194,10 @@ class CallerBot:
 
     def tick(self, now: float) -> None:
         self._timers.run_due(now)
+
+    def next_due(self) -> float | None:
+        """When ``tick`` next has something to do (a monotonic time), or None."""
+        return self._timers.next_due()
 
     def _answered(self, handle: int, call: _Outgoing, at: float) -> None:
         call.answered_at = at
@@ -344,6 +351,10 @@ class AnswerBot:
 
     def tick(self, now: float) -> None:
         self._timers.run_due(now)
+
+    def next_due(self) -> float | None:
+        """When ``tick`` next has something to do (a monotonic time), or None."""
+        return self._timers.next_due()
 
     def _incoming(self, event: IncomingCall) -> None:
         b = self._behaviour

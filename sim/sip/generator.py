@@ -91,6 +91,7 @@ class LoadResult:
     wall_s: float
     workers: int
     registrations: tuple[Registered, ...]
+    run_start: float  # time.monotonic() of the run's second 0 (CallResult times count from it)
 
 
 @dataclass
@@ -144,7 +145,7 @@ class _Run:
         return LoadResult(self.plan, self.options, tuple(sorted(self.calls, key=_index)),
                           tuple(self.agent_calls), tuple(self.pops), self.peak_up,
                           round(time.monotonic() - started, 3), len(self.callers),
-                          tuple(self.registrations))
+                          tuple(self.registrations), self.run_start)
 
     # ---------------------------------------------------------------- workers
 

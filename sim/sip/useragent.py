@@ -28,6 +28,7 @@ import logging
 import os
 import queue
 import re
+import socket
 import sys
 import threading
 import time
@@ -84,7 +85,10 @@ class UaSettings:
     codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
     user_agent: str = "Hotline-SIP/0.1"
     log_level: int = 3
-    poll_ms: int = 10
+    # How long the pump may sleep in libHandleEvents when nothing happens. Commands wake it at
+    # once (see UserAgent._wake), so this only bounds the idle wake-up rate; with TCP only
+    # there is no wake-up datagram and commands wait up to 20 ms.
+    poll_ms: int = 200
     sound_device: bool = False  # a person's softphone: the default sound card, not the null one
 
     def __post_init__(self) -> None:
@@ -161,12 +165,16 @@ class UserAgent:
     _running_in_process: ClassVar[bool] = False
 
     def __init__(self, settings: UaSettings | None = None, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 events: queue.Queue[Any] | None = None) -> None:
+        """``events``: the queue to deliver to (default: a new one), so an owner that also
+        waits for other things can wait on one queue for everything."""
         self.settings = settings or UaSettings()
-        self.events: queue.Queue[SipEvent] = queue.Queue()
+        self.events: queue.Queue[Any] = events if events is not None else queue.Queue()
         self._clock = clock
         self._commands: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._waker: socket.socket | None = None
         self._stopping = threading.Event()
         self._failure: BaseException | None = None
         self._handles = itertools.count(1)
@@ -193,6 +201,8 @@ class UserAgent:
                 )
             UserAgent._running_in_process = True
         ready: Future[None] = Future()
+        self._waker = socket.socket(socket.AF_INET6 if ":" in self.settings.bind_host
+                                    else socket.AF_INET, socket.SOCK_DGRAM)
         self._thread = threading.Thread(target=self._pump, args=(ready,), name="sip-pump",
                                         daemon=True)
         self._thread.start()
@@ -201,6 +211,8 @@ class UserAgent:
         except BaseException:
             self._stopping.set()
             self._thread.join(timeout)
+            self._waker.close()
+            self._waker = None
             self._release_singleton()
             raise
         atexit.register(self.close)
@@ -212,9 +224,13 @@ class UserAgent:
         if thread is None:
             return
         self._stopping.set()
+        self._wake()
         if thread is not threading.current_thread():
             thread.join(timeout)
         self._thread = None
+        if self._waker is not None:
+            self._waker.close()
+            self._waker = None
         atexit.unregister(self.close)
         self._release_singleton()
 
@@ -315,7 +331,19 @@ class UserAgent:
             return action()
         done: Future[T] = Future()
         self._commands.put((action, done))
+        self._wake()
         return done.result(timeout)
+
+    def _wake(self) -> None:
+        """Cut the pump's libHandleEvents sleep short: send our own UDP transport a CRLF
+        keep-alive (RFC 5626 section 4.4.1), which pjsip reads and discards without a word."""
+        if self._waker is None or self.udp_port is None:
+            return
+        host = self.settings.bind_host
+        if host in ("0.0.0.0", ""):
+            host = "127.0.0.1"
+        with contextlib.suppress(OSError):  # a lost wake-up costs at most one poll_ms
+            self._waker.sendto(b"\r\n\r\n", (host, self.udp_port))
 
     # ------------------------------------------------------- pump thread: main loop
 
@@ -327,9 +355,11 @@ class UserAgent:
             self._destroy_endpoint()
             return
         ready.set_result(None)
+        poll_ms = self.settings.poll_ms if self.udp_port is not None else min(
+            self.settings.poll_ms, 20)
         try:
             while not self._stopping.is_set() and self._failure is None:
-                self._ep.libHandleEvents(self.settings.poll_ms)
+                self._ep.libHandleEvents(poll_ms)
                 self._drain_commands()
                 self._release_ended()
                 if self._closing_recordings:

@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import queue
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from typing import Any
 
 from sim.sip.audio import ANSWER_TONE_HZ, CALLER_TONE_HZ, write_tone
 from sim.sip.bots import AnswerBehaviour, AnswerBot, AnsweredCall, CallerBot, CallResult
-from sim.sip.events import RegistrationChanged
+from sim.sip.errors import LoadRunError
+from sim.sip.events import RegistrationChanged, UserAgentFailed
 from sim.sip.plan import CallerScript
 from sim.sip.useragent import AccountSpec, UaSettings, UserAgent
 
@@ -117,30 +119,35 @@ def spawn_context() -> Any:
 def caller_worker(config: CallerWorkerConfig, commands: Any, results: Any) -> None:
     """Process entry point: scripted callers on one user agent."""
     _quiet_logging()
+    inbox: queue.Queue[Any] = queue.Queue()
     try:
         with tempfile.TemporaryDirectory(prefix="hotline-callers-") as tmp:
             workdir = config.keep_audio_dir or Path(tmp)
             tone = write_tone(Path(tmp) / "caller-tone.wav", CALLER_TONE_HZ)
-            with UserAgent(config.settings) as ua:
+            with UserAgent(config.settings, events=inbox) as ua:
                 accounts = [ua.add_account(config.account)
                             for _ in range(config.settings.max_calls)]
                 bot = CallerBot(ua, accounts, tone=tone, workdir=workdir,
                                 answer_marker=config.answer_marker,
                                 keep_audio=config.keep_audio_dir is not None,
                                 emit=lambda r: results.put(CallDone(config.name, r)))
+                _forward(commands, inbox)
                 results.put(WorkerReady(config.name, ua.udp_port, ua.tcp_port))
                 stop: Stop | None = None
                 while stop is None or bot.busy:
-                    for command in _drain(commands):
-                        if isinstance(command, StartCall):
-                            bot.run_start = command.run_start
-                            bot.start(command.script, command.target, config.dial,
-                                      time.monotonic())
-                        elif isinstance(command, Stop):
-                            stop = command
-                            if command.abort:
-                                bot.hang_up_all()
-                    _pump(ua, bot)
+                    item = _next(inbox, bot)
+                    if isinstance(item, StartCall):
+                        bot.run_start = item.run_start
+                        bot.start(item.script, item.target, config.dial, time.monotonic())
+                    elif isinstance(item, Stop):
+                        stop = item
+                        if item.abort:
+                            bot.hang_up_all()
+                    elif isinstance(item, UserAgentFailed):
+                        raise LoadRunError(f"user agent failed: {item.error}")
+                    elif item is not None:
+                        bot.handle(item)
+                    bot.tick(time.monotonic())
     except Exception as error:  # reported to the coordinator, which raises LoadRunError
         results.put(WorkerFailed(config.name, f"{error!r}\n{traceback.format_exc()}"))
     results.put(WorkerStopped(config.name))
@@ -150,10 +157,11 @@ def answer_worker(config: AnswerWorkerConfig, commands: Any, results: Any) -> No
     """Process entry point: agent softphones or a loopback responder on one user agent."""
     _quiet_logging()
     pops = None
+    inbox: queue.Queue[Any] = queue.Queue()
     try:
         with tempfile.TemporaryDirectory(prefix="hotline-answer-") as tmp:
             tone = write_tone(Path(tmp) / "answer-tone.wav", ANSWER_TONE_HZ)
-            with UserAgent(config.settings) as ua:
+            with UserAgent(config.settings, events=inbox) as ua:
                 names = {ua.add_account(spec): spec.user for spec in config.accounts}
                 bot = AnswerBot(ua, names, config.behaviour, tone=tone, workdir=Path(tmp),
                                 clock=time.monotonic, seed=config.seed,
@@ -166,19 +174,20 @@ def answer_worker(config: AnswerWorkerConfig, commands: Any, results: Any) -> No
                                                      strict=True)]
                     pops = PopListener(config.pop_url, agents, emit=results.put,
                                        worker=config.name).start()
+                _forward(commands, inbox)
                 results.put(WorkerReady(config.name, ua.udp_port, ua.tcp_port))
                 stop: Stop | None = None
                 while stop is None or (bot.busy and not stop.abort):
-                    for command in _drain(commands):
-                        if isinstance(command, Stop):
-                            stop = command
-                    event = ua.next_event(0.02)
-                    while event is not None:
-                        if isinstance(event, RegistrationChanged):
-                            results.put(Registered(config.name, names[event.account],
-                                                   event.code, event.reason))
-                        bot.handle(event)
-                        event = ua.next_event(0)
+                    item = _next(inbox, bot)
+                    if isinstance(item, Stop):
+                        stop = item
+                    elif isinstance(item, UserAgentFailed):
+                        raise LoadRunError(f"user agent failed: {item.error}")
+                    elif isinstance(item, RegistrationChanged):
+                        results.put(Registered(config.name, names[item.account], item.code,
+                                               item.reason))
+                    elif item is not None:
+                        bot.handle(item)
                     bot.tick(time.monotonic())
     except Exception as error:  # reported to the coordinator, which raises LoadRunError
         results.put(WorkerFailed(config.name, f"{error!r}\n{traceback.format_exc()}"))
@@ -188,21 +197,27 @@ def answer_worker(config: AnswerWorkerConfig, commands: Any, results: Any) -> No
     results.put(WorkerStopped(config.name))
 
 
-def _pump(ua: UserAgent, bot: CallerBot) -> None:
-    event = ua.next_event(0.02)
-    while event is not None:
-        bot.handle(event)
-        event = ua.next_event(0)
-    bot.tick(time.monotonic())
+def _forward(commands: Any, inbox: queue.Queue[Any]) -> None:
+    """Copy the coordinator's commands into the inbox, so the worker waits on one queue for
+    SIP events, commands and (by its timeout) its next timer, and never polls."""
+
+    def run() -> None:
+        while True:
+            command = commands.get()
+            inbox.put(command)
+            if isinstance(command, Stop):
+                return
+
+    threading.Thread(target=run, name="commands", daemon=True).start()
 
 
-def _drain(commands: Any) -> list[Any]:
-    items = []
-    while True:
-        try:
-            items.append(commands.get_nowait())
-        except queue.Empty:
-            return items
+def _next(inbox: queue.Queue[Any], bot: CallerBot | AnswerBot) -> Any:
+    due = bot.next_due()
+    timeout = 1.0 if due is None else min(1.0, max(0.0, due - time.monotonic()))
+    try:
+        return inbox.get(timeout=timeout)
+    except queue.Empty:
+        return None
 
 
 def _quiet_logging() -> None:
