@@ -119,6 +119,13 @@ def test_outliers_among_mono_recordings_without_talk_ratio_or_overtalk() -> None
     assert [rid for rid, s in strata.items() if s == "analytics_outlier"] == [50]
 
 
+def test_outliers_when_most_calls_are_alike() -> None:
+    alike = [Candidate(i, "a", analytics=analytics(dead_air=1.0)) for i in range(9)]
+    odd = Candidate(99, "a", analytics=analytics(dead_air=30.0))
+    assert classify([*alike, odd], SamplingPolicy())[99] == "analytics_outlier"
+    assert set(classify(alike, SamplingPolicy()).values()) == {"routine"}
+
+
 @pytest.mark.parametrize(("weights", "low", "high"), [
     (None, 0.20, 0.40),  # complaints weigh 4: over-represented
     ({s: 1.0 for s in ("complaint", "low_satisfaction", "analytics_outlier", "very_long",

@@ -20,8 +20,9 @@ call of the same agent. Draws are without replacement (Efraimidis-Spirakis keys
 
 **Analytics outliers.** Over the period's recordings that have analytics, each of agent talk
 ratio, over-talk share, hold share and longest dead air is turned into a robust z-score
-(``0.6745 * (x - median) / MAD``); a call with ``|z| > 3`` on any of them is an outlier. With
-fewer than 5 analysed calls nothing is called an outlier.
+(``0.6745 * (x - median) / MAD``, or ``(x - median) / (1.2533 * mean absolute deviation)``
+when more than half the calls share one value and the MAD is 0); a call with ``|z| > 3`` on
+any of them is an outlier. A figure measured on fewer than 5 calls marks no outlier.
 
 **Reproducible.** Each agent's draw uses ``numpy.random.default_rng([seed, crc32(agent)])``
 over its candidates sorted by recording id: the same seed and the same data give the same
@@ -166,10 +167,15 @@ def _outliers(candidates: Sequence[Candidate], policy: SamplingPolicy) -> set[in
         if known.sum() < MIN_OUTLIER_POPULATION:
             continue
         median = np.median(column[known])
-        mad = np.median(np.abs(column[known] - median))
+        deviation = np.abs(column[known] - median)
+        mad, mean_ad = np.median(deviation), np.mean(deviation)
         if mad > 0:
             z = 0.6745 * (column - median) / mad
-            flagged |= known & (np.abs(np.where(known, z, 0.0)) > policy.outlier_z)
+        elif mean_ad > 0:  # over half the calls alike: the mean deviation still measures
+            z = (column - median) / (1.253314 * mean_ad)
+        else:
+            continue
+        flagged |= known & (np.abs(np.where(known, z, 0.0)) > policy.outlier_z)
     return set(ids[flagged].tolist())
 
 
