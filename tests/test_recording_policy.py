@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -142,8 +141,6 @@ def test_a_second_policy_is_an_error(deployment_copy: Path) -> None:
 
 
 def test_qa_forms_go_to_the_form_validator(deployment_copy: Path) -> None:
-    forms = pytest.importorskip("recording.qa.forms")
-    assert hasattr(forms, "validate_form")
     (deployment_copy / "qa" / "form.yaml").write_text("kind: qa_form\nname: 3\n")
     found = messages(load(deployment_copy))
     assert found and all(m.startswith("qa/form.yaml:") for m in found)
