@@ -32,6 +32,7 @@ class Api:
         store = TokenStore(database)
         app.include_router(qa_router(database, FORMS, principal_dependency(store),
                                      clock=lambda: NOW))
+        self.app = app
         self.client = TestClient(app)
         self.tokens = {who: store.issue(who, role) for who, role in [
             ("q1", "qa"), ("q2", "qa"), ("sup", "supervisor"), ("a001", "agent"),
@@ -148,3 +149,14 @@ def test_the_library_and_the_forms(database: Database, api: Api) -> None:
     assert [f["name"] for f in forms] == ["complaints", "standard-call"]
     empathy = forms[0]["sections"][1]["questions"][0]
     assert empathy["answers"] == ["acknowledged", "partly", "dismissed"]
+
+
+def test_the_routes_are_described_in_openapi(api: Api) -> None:
+    paths = api.app.openapi()["paths"]
+    assert sorted(paths) == [
+        "/qa/calibrations", "/qa/calibrations/{session}", "/qa/evaluations", "/qa/forms",
+        "/qa/library", "/qa/library/{recording_id}", "/qa/recordings/{recording_id}/evaluations",
+        "/qa/reviews/pending", "/qa/scorecards/{agent_id}",
+    ]
+    body = paths["/qa/evaluations"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"].endswith("/EvaluationIn")

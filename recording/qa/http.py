@@ -8,7 +8,9 @@ turns the QA errors into JSON with their status). Roles: ``qa`` and ``supervisor
 =======  ===================================  ===========================================
 GET      /qa/forms                            the forms, for an evaluation screen (anyone)
 GET      /qa/reviews/pending?evaluator=       an evaluator's open reviews (qa: their own)
-POST     /qa/evaluations                      submit a form for a recording -> 201
+POST     /qa/evaluations                      submit a form for a recording -> 201 (a
+                                             calibration review is recognised by its
+                                             assignment, never named by the client)
 GET      /qa/recordings/{id}/evaluations      every evaluation of one recording
 GET      /qa/scorecards/{agent_id}?weeks=8    weekly scores, trend, coaching points
 POST     /qa/calibrations                     start a session: one recording, evaluators
@@ -45,7 +47,6 @@ class EvaluationIn(BaseModel):
     form: str
     answers: dict[str, str | int]
     comments: str = ""
-    calibration: str | None = None
 
 
 class CalibrationIn(BaseModel):
@@ -95,8 +96,7 @@ def qa_router(database: Database, forms: Mapping[str, Form],
     def submit(body: EvaluationIn, who: Reviewer) -> dict[str, Any]:
         done = evaluations.submit(
             database, form_named(body.form), recording_id=body.recording_id,
-            evaluator=who.subject, answers=body.answers, comments=body.comments, now=clock(),
-            calibration=body.calibration)
+            evaluator=who.subject, answers=body.answers, comments=body.comments, now=clock())
         return done.as_json()
 
     @router.get("/recordings/{recording_id}/evaluations")
