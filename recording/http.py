@@ -111,6 +111,10 @@ def recording_router(
     def now() -> dt.datetime:
         return dt.datetime.fromtimestamp(clock(), dt.UTC)
 
+    def local(value: dt.datetime | None) -> dt.datetime | None:
+        # a time without an offset is the deployment's local time
+        return value.replace(tzinfo=tz) if value is not None and value.tzinfo is None else value
+
     def ensure_may_play(who: Principal, row: RecordingRow) -> None:
         if who.role in REVIEWERS:
             return
@@ -150,9 +154,9 @@ def recording_router(
             raise Forbidden(f"{who.role} '{who.subject}' may not search recordings")
         rows = repository.search(SearchQuery(
             agent_id=agent, queue=queue, customer_id=customer, call_id=call_id,
-            started_from=started_from, started_to=started_to, min_duration_s=min_duration,
-            max_duration_s=max_duration, min_score=min_score, max_score=max_score, flag=flag,
-            status=status, limit=limit, offset=offset))
+            started_from=local(started_from), started_to=local(started_to),
+            min_duration_s=min_duration, max_duration_s=max_duration, min_score=min_score,
+            max_score=max_score, flag=flag, status=status, limit=limit, offset=offset))
         return {"count": len(rows), "recordings": [r.as_json() for r in rows]}
 
     @router.get("/{recording_id}")
@@ -173,10 +177,13 @@ def recording_router(
                 raise RecordingNotReady(f"recording {row.id} cannot be played: it is "
                                         f"{row.status}")
             path = storage.resolve(row.path)
+            size = path.stat().st_size
+        except OSError as exc:
+            raise StorageError(f"cannot read the file of recording {row.id}: "
+                               f"{exc.strerror}") from exc
         except (Forbidden, StorageError) as exc:
             refused(who, recording_id, exc)
             raise
-        size = path.stat().st_size
         header = request.headers.get("range")
         try:
             span = parse_range(header, size)

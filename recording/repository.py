@@ -87,6 +87,11 @@ def _utc(at: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(at, dt.UTC)
 
 
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    # Rows hold UTC; SQLite stores datetimes without their offset, so bounds must be UTC too.
+    return _aware(value).astimezone(dt.UTC)
+
+
 def _aware(value: dt.datetime) -> dt.datetime:
     # SQLite hands datetimes back naive; they were stored in UTC.
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
@@ -191,9 +196,9 @@ class RecordingRepository:
             if value is not None:
                 conditions.append(column == value)
         if query.started_from is not None:
-            conditions.append(R.c.started_at >= query.started_from)
+            conditions.append(R.c.started_at >= _as_utc(query.started_from))
         if query.started_to is not None:
-            conditions.append(R.c.started_at < query.started_to)
+            conditions.append(R.c.started_at < _as_utc(query.started_to))
         if query.min_duration_s is not None:
             conditions.append(R.c.duration_s >= query.min_duration_s)
         if query.max_duration_s is not None:

@@ -66,12 +66,13 @@ class Env:
         self.files[rid] = data
         return rid
 
-    def client(self, allow_agents_own: bool = True, controls: object = None) -> TestClient:
+    def client(self, allow_agents_own: bool = True, controls: object = None,
+               tz: dt.tzinfo = dt.UTC) -> TestClient:
         app = FastAPI()
         install_error_handlers(app)
         app.include_router(recording_router(
             self.database, self.storage, principal_dependency(self.tokens), allow_agents_own,
-            controls=controls, clock=lambda: T0 + 10 * DAY))  # type: ignore[arg-type]
+            controls=controls, tz=tz, clock=lambda: T0 + 10 * DAY))  # type: ignore[arg-type]
         return TestClient(app)
 
     def auth(self, subject: str, role: str) -> dict[str, str]:
@@ -264,6 +265,12 @@ def test_search_by_agent_queue_dates_customer_duration_score_and_flags(env: Env)
     assert ids("min_score=90") == [b]
     assert ids("flag=escalated") == [c]
     assert ids("limit=1&offset=1") == [b]
+    # a time without an offset is the deployment's local time (b started 10:00 in Berlin)
+    berlin = env.client(tz=ZoneInfo("Europe/Berlin"))
+    local = berlin.get("/recordings?from=2026-11-21T09:30:00&to=2026-11-21T10:30:00",
+                       headers=qa).json()
+    assert [r["id"] for r in local["recordings"]] == [b]
+    assert ids("from=2026-11-21T09:30:00&to=2026-11-21T10:30:00") == []  # 09:30 UTC: too late
     body = client.get(f"/recordings/{a}", headers=qa).json()
     assert body["qa_score"] == 50.0 and body["audio_url"] == f"/recordings/{a}/audio"
 
