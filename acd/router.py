@@ -140,6 +140,7 @@ class Router:
         self._routable: dict[str, set[int]] = {ch: set() for ch in CHANNELS}
         self._contacts: dict[str, ContactRec] = {}
         self._groups: dict[tuple[str, str, Requirement], Group] = {}
+        self._able: dict[tuple[str, tuple[tuple[str, int], ...]], frozenset[int]] = {}
         self._group_of: dict[tuple[str, str, tuple[tuple[str, int], ...], int], Group] = {}
         self._timers: list[tuple[float, int, int, str, int]] = []
         self._now = -math.inf
@@ -430,15 +431,31 @@ class Router:
             due, _, kind, key, _ = entry
             self._now = due
             if kind == _ESCALATION:
-                c = self._contacts[key]
-                c.group.leave(c)  # type: ignore[union-attr]  # a live timer means waiting
-                self._apply_step(c, due, out)
-                self._place(c, due, out, announce=False)
+                self._escalate(self._contacts[key], due, out)
             else:
                 a = self._agent_by_id[key]
                 self._finish_wrap(a, due)
                 self._refresh(a, due, out)
                 self._pull(a, due, out)
+
+    def _escalate(self, c: ContactRec, t: float, out: list[Decision]) -> None:
+        old = c.group  # a live escalation timer means the contact is waiting in a group
+        queue = c.queue
+        self._apply_step(c, t, out)
+        if c.queue is queue and self._group_for(queue, c.channel, c.extra, c.stage) is old:
+            # Nobody new may take it (a callback offer, or a step that widens nothing): it keeps
+            # its heap entry, and no free agent can be eligible, or it would not be waiting.
+            self._schedule_escalation(c)
+            return
+        old.leave(c)  # type: ignore[union-attr]
+        self._place(c, t, out, announce=False)
+
+    def _schedule_escalation(self, c: ContactRec) -> None:
+        c.timer_token += 1
+        steps = c.queue.steps
+        if c.stage < len(steps):
+            self._push_timer(c.queue_since + steps[c.stage].after_s, _ESCALATION, c.id,
+                             c.timer_token)
 
     def _timer_live(self, entry: tuple[float, int, int, str, int]) -> bool:
         _, _, kind, key, token = entry
@@ -478,10 +495,7 @@ class Router:
         group.push(c)
         if announce:
             out.append(Queued(t, c.id, c.queue.name))
-        c.timer_token += 1
-        if c.stage < len(steps):
-            self._push_timer(c.queue_since + steps[c.stage].after_s, _ESCALATION, c.id,
-                             c.timer_token)
+        self._schedule_escalation(c)
 
     def _apply_step(self, c: ContactRec, t: float, out: list[Decision]) -> None:
         queue = c.queue
@@ -500,6 +514,10 @@ class Router:
             out.append(Escalated(t, c.id, queue.name, index, step.action))
 
     def _find_agent(self, c: ContactRec, group: Group, t: float) -> AgentRec | None:
+        if group.live:
+            # Others with the same needs are waiting, so no agent who could take this one is
+            # free: any such agent would have taken them already.
+            return None
         candidates = group.eligible & self._routable[c.channel]
         if not candidates:
             return None
@@ -608,11 +626,14 @@ class Router:
     def _eligible(self, channel: str, req: Requirement) -> set[int]:
         found: set[int] = set()
         for need in req:
-            pools = [self._by_skill.get(skill, []) for skill, _ in need]
-            pool = min(pools, key=len) if pools else self._agents
-            for agent in pool:
-                if channel in agent.capacity and meets(agent.skills, need):
-                    found.add(agent.idx)
+            able = self._able.get((channel, need))
+            if able is None:
+                pools = [self._by_skill.get(skill, []) for skill, _ in need]
+                pool = min(pools, key=len) if pools else self._agents
+                able = frozenset(a.idx for a in pool
+                                 if channel in a.capacity and meets(a.skills, need))
+                self._able[(channel, need)] = able
+            found |= able
         return found
 
     # -- lookups ------------------------------------------------------------------------------
