@@ -12,7 +12,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hotline.errors import HotlineError
 from sim.erlang import ErlangAResult, ErlangCResult, erlang_a, erlang_c
@@ -34,15 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     c = commands.add_parser("c", help="Erlang C figures for a number of agents")
     _traffic_arguments(c)
-    c.add_argument("--agents", type=int, required=True, help="agents on the phones")
+    c.add_argument("--agents", type=_agents, required=True, help="agents on the phones")
     c.set_defaults(handler=_run_c)
 
     a = commands.add_parser("a", help="Erlang A figures (with abandonment) for a number of agents")
     _traffic_arguments(a)
-    a.add_argument("--agents", type=int, required=True, help="agents on the phones")
+    a.add_argument("--agents", type=_agents, required=True, help="agents on the phones")
     a.add_argument(
         "--patience",
-        type=float,
+        type=_POSITIVE_SECONDS,
         required=True,
         metavar="SECONDS",
         help="mean time a caller waits before hanging up (exponential)",
@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     intervals.add_argument(
         "--target",
-        type=float,
+        type=_SECONDS,
         required=True,
         metavar="SECONDS",
         help="service-level answer time threshold",
@@ -82,21 +82,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--calls-per-hour",
-        type=float,
+        type=_RATE,
         required=True,
         metavar="X",
         help="arrival rate (Poisson), calls per hour",
     )
     parser.add_argument(
         "--aht",
-        type=float,
+        type=_POSITIVE_SECONDS,
         required=True,
         metavar="SECONDS",
         help="average handle time (talk + hold + wrap-up), seconds",
     )
     parser.add_argument(
         "--target",
-        type=float,
+        type=_SECONDS,
         required=True,
         metavar="SECONDS",
         help="service-level answer time threshold",
@@ -107,32 +107,68 @@ def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
 def _target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--service-level",
-        type=float,
+        type=_SHARE,
         metavar="FRACTION",
         help="answered within --target / all calls, e.g. 0.8",
     )
     parser.add_argument(
-        "--asa", type=float, metavar="SECONDS", help="maximum average speed of answer"
+        "--asa", type=_POSITIVE_SECONDS, metavar="SECONDS", help="maximum average speed of answer"
     )
     parser.add_argument(
         "--max-abandon",
-        type=float,
+        type=_SHARE,
         metavar="FRACTION",
         help="maximum share of callers hanging up (needs --patience)",
     )
     parser.add_argument(
         "--patience",
-        type=float,
+        type=_POSITIVE_SECONDS,
         metavar="SECONDS",
         help="mean caller patience: use Erlang A instead of Erlang C",
     )
     parser.add_argument(
         "--shrinkage",
-        type=float,
+        type=_SHRINKAGE,
         default=0.0,
         metavar="FRACTION",
         help="share of paid time not on the phones, e.g. 0.3 (default 0)",
     )
+
+
+def _number(
+    low: float, high: float = math.inf, *, low_ok: bool = True, high_ok: bool = True, what: str
+) -> Callable[[str], float]:
+    """An argparse ``type`` for a finite number in a range, refusing others with the value."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        above = value > low or (low_ok and value == low)
+        below = value < high or (high_ok and value == high)
+        if not (math.isfinite(value) and above and below):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _agents(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+_RATE = _number(0.0, what="a number of calls per hour >= 0")
+_SECONDS = _number(0.0, what="a number of seconds >= 0")
+_POSITIVE_SECONDS = _number(0.0, low_ok=False, what="a number of seconds > 0")
+_SHARE = _number(0.0, 1.0, low_ok=False, high_ok=False, what="a fraction between 0 and 1, e.g. 0.8")
+_SHRINKAGE = _number(0.0, 1.0, high_ok=False, what="a fraction in [0, 1), e.g. 0.3")
 
 
 def _run_c(args: argparse.Namespace) -> int:

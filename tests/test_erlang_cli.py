@@ -148,9 +148,41 @@ def test_intervals_json_and_table(tmp_path: Path, capsys) -> None:
     assert code == 0 and "08:30" in text.splitlines()[2]
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["c", *TRAFFIC, "--agents", "0"],
+            "argument --agents: expected a whole number >= 1, got '0'",
+        ),
+        (
+            ["c", "--calls-per-hour", "-5", "--aht", "180", "--target", "20", "--agents", "3"],
+            "argument --calls-per-hour: expected a number of calls per hour >= 0, got '-5'",
+        ),
+        (
+            ["a", *TRAFFIC, "--agents", "3", "--patience", "nan"],
+            "argument --patience: expected a number of seconds > 0, got 'nan'",
+        ),
+        (
+            ["staff", *TRAFFIC, "--service-level", "80"],
+            "argument --service-level: expected a fraction between 0 and 1, e.g. 0.8, got '80'",
+        ),
+        (
+            ["staff", *TRAFFIC, "--asa", "20", "--shrinkage", "1"],
+            "argument --shrinkage: expected a fraction in [0, 1), e.g. 0.3, got '1'",
+        ),
+    ],
+)
+def test_bad_flags_are_refused_with_their_value(flags, message, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(["erlang", *flags], capsys)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_errors_are_hotline_errors_with_the_value(tmp_path: Path, capsys) -> None:
-    with pytest.raises(AnalyticsInputError, match="agents must be at least 1, got 0"):
-        run(["erlang", "c", *TRAFFIC, "--agents", "0"], capsys)
+    with pytest.raises(AnalyticsInputError, match=r"max_abandon 0\.05 needs a patience"):
+        run(["erlang", "staff", *TRAFFIC, "--max-abandon", "0.05"], capsys)
     bad = tmp_path / "bad.csv"
     bad.write_text("interval,calls,aht\n08:00,x,180\n", encoding="utf-8")
     with pytest.raises(ForecastError, match=r"bad\.csv:2: calls must be a number, got 'x'"):
@@ -209,5 +241,5 @@ def test_wired_into_the_hotline_command(capsys) -> None:
     assert main(["erlang", "a", *TRAFFIC, "--agents", "12", "--patience", "120", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["model"] == "erlang_a" and out["agents"] == 12
-    assert main(["erlang", "c", *TRAFFIC, "--agents", "0"]) != 0
-    assert "agents must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["erlang", "staff", *TRAFFIC, "--max-abandon", "0.05"]) != 0
+    assert "max_abandon 0.05 needs a patience" in capsys.readouterr().err
