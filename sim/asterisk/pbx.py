@@ -37,7 +37,9 @@ DIAL_VARIABLES = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDT
                   "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS",
                   "PROGRESSTIME", "PROGRESSTIME_MS")
 
-RingHandler = Callable[[Channel], None]
+# A phone told it rings returns when it will pick up: seconds from now, ``math.inf`` for never,
+# or None when it will call Pbx.answer()/reject() itself.
+RingHandler = Callable[[Channel], float | None]
 
 
 @dataclass(slots=True)
@@ -299,18 +301,33 @@ class Pbx:
         self._set(caller, "RINGTIME_MS", "3")
         self.emit(msg.device_state(agent.device, "RINGING"))
         self.emit(msg.dial("DialState", caller, agent, "RINGING"))
+        answer_after = phone.on_ring(agent) if phone.on_ring is not None else None
         dial.task = asyncio.get_running_loop().create_task(
-            self._ring(dial), name=f"standin-dial-{caller.uniqueid}")
-        if phone.on_ring is not None:
-            phone.on_ring(agent)
+            self._ring(dial, answer_after), name=f"standin-dial-{caller.uniqueid}")
 
-    async def _ring(self, dial: Dialing) -> None:
+    async def _await_answer(self, answered: asyncio.Future[str], answer_after: float | None,
+                            timeout: float) -> str:
+        """``ANSWER`` (or the phone's own verdict) or ``NOANSWER`` after ``timeout``.
+
+        A phone that said when it answers is decided by one logical timer, so the outcome
+        never depends on which of two real timers the loop happens to run first."""
+        started = self.clock.elapsed()
+        if answer_after is not None and answer_after < timeout:
+            wait, verdict = answer_after, "ANSWER"
+        else:
+            wait, verdict = timeout, "NOANSWER"
+        sleeper = asyncio.ensure_future(asyncio.sleep(self.clock.real(wait)))
         try:
-            outcome = await asyncio.wait_for(asyncio.shield(dial.answered),
-                                             timeout=self.clock.real(self.ring_timeout))
-        except TimeoutError:
-            outcome = "NOANSWER"
-            self.clock.advance_to(dial.started_at - self.clock.epoch + self.ring_timeout)
+            await asyncio.wait({answered, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+        if answered.done():
+            return answered.result()
+        self.clock.advance_to(started + wait)
+        return verdict
+
+    async def _ring(self, dial: Dialing, answer_after: float | None) -> None:
+        outcome = await self._await_answer(dial.answered, answer_after, self.ring_timeout)
         if self._dials.get(dial.caller.uniqueid) is not dial:
             return
         if outcome == "ANSWER":
@@ -676,13 +693,9 @@ class Pbx:
         self.emit(msg.on_channel("Newstate", "call,all", ch))
         pending: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._originating[ch.name] = pending
-        if phone.on_ring is not None:
-            phone.on_ring(ch)
-        started = self.clock.elapsed()
-        try:
-            await asyncio.wait_for(pending, timeout=self.clock.real(timeout))
-        except TimeoutError:
-            self.clock.advance_to(started + timeout)
+        answer_after = phone.on_ring(ch) if phone.on_ring is not None else None
+        outcome = await self._await_answer(pending, answer_after, timeout)
+        if outcome != "ANSWER":
             self._originating.pop(ch.name, None)
             self.emit(response("Failure", "3", ch))
             if ch.alive:

@@ -60,20 +60,21 @@ class AmiProbe:
     async def action(self, name: str, timeout: float = 5.0, **headers: str) -> AmiMessage:
         """Send ``Action: name`` with a fresh ActionID and return its response."""
         action_id = f"probe-{next(self._ids)}"
+        start = len(self.received)
         await self.send([("Action", name), ("ActionID", action_id),
                          *((k, str(v)) for k, v in headers.items())])
         return await self.wait_for(
-            lambda m: m.kind == "response" and m.action_id == action_id, timeout)
+            lambda m: m.kind == "response" and m.action_id == action_id, timeout, start)
 
     async def login(self, username: str = "cti", secret: str = "cti-secret") -> AmiMessage:
         return await self.action("Login", Username=username, Secret=secret)
 
     async def wait_for(self, predicate: Callable[[AmiMessage], bool],
-                       timeout: float = 5.0) -> AmiMessage:
-        """The first received message (old or new) matching ``predicate``."""
+                       timeout: float = 5.0, start: int = 0) -> AmiMessage:
+        """The first received message from index ``start`` on matching ``predicate``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        seen = 0
+        seen = start
         while True:
             for message in self.received[seen:]:
                 if predicate(message):

@@ -22,7 +22,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 from cti.ami.protocol import AmiMessage
-from sim.asterisk.ami_server import AmiSession
+from sim.asterisk.ami_server import AmiSession, encode
 from sim.asterisk.channels import Fields
 from sim.asterisk.clock import DEFAULT_EPOCH, ScaledClock
 from sim.asterisk.errors import StandinError
@@ -128,8 +128,9 @@ class AsteriskStandin:
 
     def broadcast(self, fields: Fields) -> None:
         """Send one event to every logged-in session with events on, log it, notify listeners."""
+        data = encode(fields)
         for session in list(self.sessions):
-            session.send_event(fields)
+            session.send_event(data)
         message = AmiMessage(tuple(fields))
         self.events.append(message)
         for listener in list(self._listeners):

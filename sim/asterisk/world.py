@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -71,9 +72,12 @@ class CallerScript:
 
 @dataclass(slots=True)
 class SimulatedAgent:
+    """An agent's phone. ``sampler``, when set, draws a fresh script for every ring."""
+
     extension: str
     name: str
     script: AgentScript
+    sampler: Callable[[], AgentScript] | None = None
     calls: list[str] = field(default_factory=list)      # agent channel names, in order
     channel: str | None = None                          # the current call's channel
     state: str = "idle"                                 # idle | ringing | talking | held
@@ -112,9 +116,12 @@ class World:
 
     # ----------------------------------------------------------------- population
     def add_agent(self, extension: str, name: str | None = None,
-                  script: AgentScript | None = None) -> SimulatedAgent:
-        """Register the agent's phone (PJSIP/<extension>) with its behaviour."""
-        agent = SimulatedAgent(extension, name or f"Agent {extension}", script or AgentScript())
+                  script: AgentScript | None = None,
+                  sampler: Callable[[], AgentScript] | None = None) -> SimulatedAgent:
+        """Register the agent's phone (PJSIP/<extension>) with its behaviour: a fixed
+        ``script``, or a ``sampler`` drawing one per call (random demo traffic)."""
+        agent = SimulatedAgent(extension, name or f"Agent {extension}", script or AgentScript(),
+                               sampler)
         self.agents[extension] = agent
         self.pbx.register_phone(extension, agent.name, lambda ch: self._ring(agent, ch))
         return agent
@@ -189,20 +196,15 @@ class World:
         if agent.channel:
             self.pbx.unhold(agent.channel)
 
-    def _ring(self, agent: SimulatedAgent, ch: Channel) -> None:
+    def _ring(self, agent: SimulatedAgent, ch: Channel) -> float:
         agent.channel, agent.state = ch.name, "ringing"
         agent.calls.append(ch.name)
         self._agent_of_channel[ch.name] = agent
         self._note("ringing", agent.extension, ch.name)
+        if agent.sampler is not None:
+            agent.script = agent.sampler()
         delay = agent.script.answer_after
-        if delay is not None:
-            self.standin.spawn(self._answer_later(agent, ch.name, delay),
-                               name=f"world-answer-{ch.name}")
-
-    async def _answer_later(self, agent: SimulatedAgent, channel: str, delay: float) -> None:
-        await self.clock.sleep(delay)
-        if self.pbx.is_ringing(channel):
-            self.pbx.answer(channel)
+        return math.inf if delay is None else delay
 
     async def _agent_talk(self, agent: SimulatedAgent, channel: str) -> None:
         script = agent.script
