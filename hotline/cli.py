@@ -20,6 +20,7 @@ from hotline.errors import HotlineError
 COMMAND_MODULES = (
     "hotline.config.cli",
     "sim.erlang_cli",
+    "recording.qa.cli",
 )
 
 
