@@ -9,6 +9,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ivr_helpers import CONFIG, deployment
 
 from ivr.commands import (
@@ -379,3 +381,49 @@ def test_failure_messages_never_show_sensitive_digits(tmp_path: Path) -> None:
     assert run.failures == ["check: cannot compare text '****' with a number 1000 using '>'"]
     assert run.variables["pin"] == "****"
     assert "4711" not in repr(run.as_json())
+
+
+MAIN_FLOWS = load_flows(CONFIG)[0]
+QUEUES = {"billing", "technical", "sales", "complaints", "general"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    # half the callers head for the card payment (language, balance, account, pay, card)
+    prefix=st.sampled_from([[], ["1", "5", "0123456789", "1", "4111111111111111#"]]),
+    script=st.lists(st.one_of(
+        st.sampled_from(["1", "2", "3", "4", "5", "9", "0", "", "0123456789",
+                         "4111111111111111#"]),
+        st.text(alphabet="0123456789*#", max_size=17),
+    ), max_size=8),
+    known=st.booleans(),
+    customer=st.fixed_dictionaries({
+        "id": st.text(alphabet="C-0123456789", min_size=1, max_size=6),
+        "tier": st.sampled_from(["gold", "platinum", "standard", ""]),
+        "balance": st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False),
+                             st.text(max_size=5)),
+    }),
+    lookup_fails=st.booleans(),
+    hour=st.integers(0, 23),
+    day=st.integers(20, 31),
+)
+def test_any_caller_behaviour_ends_in_an_outcome(prefix: list[str], script: list[str],
+                                                 known: bool, customer: dict[str, object],
+                                                 lookup_fails: bool, hour: int,
+                                                 day: int) -> None:
+    script = prefix + script
+    record = customer if known else None
+    run = run_flow(MAIN_FLOWS, "main", caller="+4930", digits=script,
+                   at=dt.datetime(2026, 12, day, hour), find=lambda by, value: record,
+                   lookup_error="timeout" if lookup_fails else None)
+    outcome = run.outcome
+    assert outcome is not None and outcome["type"] in {"queue", "callback", "voicemail",
+                                                       "hangup"}
+    if outcome["type"] in {"queue", "callback"}:
+        assert outcome["queue"] in QUEUES
+    shown = repr(run.as_json())
+    for entry in script:  # a card number typed in never leaves the flow unmasked
+        digits = entry.rstrip("#")
+        if len(digits) == 16 and digits.isdigit():
+            assert digits not in shown
+    assert len(run.path) < 60
