@@ -199,6 +199,8 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
     from ivr.customers import CsvCustomers
     from ivr.fastagi import FastAgiServer
     from ivr.runtime import FlowRegistry
@@ -214,8 +216,11 @@ def _serve(args: argparse.Namespace) -> int:
     host, _, port = bind.rpartition(":")
     log = logging.getLogger("ivr.serve")
 
+    zone = ZoneInfo(deployment.settings.timezone if deployment.settings else "UTC")
+
     async def main() -> None:
-        server = FastAgiServer(registry, lookup=customers)
+        # the call's time in the deployment's zone, so 'now.hour' means the local hour
+        server = FastAgiServer(registry, lookup=customers, clock=lambda: dt.datetime.now(zone))
         actual = await server.start(host or "127.0.0.1", int(port))
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, registry.reload)
