@@ -13,7 +13,8 @@ bracket the answer with doubling steps from the offered load and then bisect: ab
 
 *Shrinkage* is the share of paid time agents are not available for calls (breaks, training,
 absence). Agents to schedule = ``ceil(agents_needed / (1 - shrinkage))``, computed in exact
-decimal arithmetic so that 14 agents at 30% shrinkage is 20, not 21.
+decimal arithmetic so that 21 agents at 30% shrinkage is 30, not the 31 that floating point
+(``21 / (1 - 0.3) = 30.000000000000004``) would give.
 
 Interval staffing applies the same search to each row of an intraday forecast, treating each
 15/30/60-minute interval as a steady state at that interval's rate.

@@ -92,6 +92,12 @@ def test_shrinkage_rounds_up_exactly(needed_calls, shrinkage, needed, scheduled)
     assert (result.agents_needed, result.agents_scheduled) == (needed, scheduled)
 
 
+def test_shrinkage_is_exact_where_floating_point_is_not() -> None:
+    assert 21 / (1 - 0.3) > 30  # the trap: 30.000000000000004
+    assert scheduled_agents(21, 0.3) == 30
+    assert scheduled_agents(69, 0.31) == 100
+
+
 @given(needed=st.integers(min_value=1, max_value=3000), percent=st.integers(0, 99))
 def test_scheduled_is_smallest_count_covering_shrinkage(needed: int, percent: int) -> None:
     """ceil(needed / (1 - s)) with s as written: the smallest m with m * (1 - s) >= needed."""
