@@ -12,6 +12,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cti.transitions import Answered, CallStarted, LegRole, Queued
 from hotline.auth import TokenStore, principal_dependency
@@ -317,3 +319,14 @@ def test_the_agent_on_the_call_pauses_and_resumes_its_recording(env: Env) -> Non
     missing = client.post("/recordings/calls/nope/pause", headers=agent)
     assert missing.status_code == 409
     assert [a[1] for a in env.audit()] == ["recording.pause", "recording.resume"]
+
+
+@given(st.integers(0, 5000), st.text(alphabet="bytes=-0123456789, ", max_size=20))
+def test_any_served_range_lies_inside_the_file(size: int, header: str) -> None:
+    try:
+        span = parse_range(header, size)
+    except RangeNotSatisfiable:
+        return
+    if span is not None:
+        first, last = span
+        assert 0 <= first <= last < size

@@ -11,6 +11,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hotline.db import Database, tables
 from recording.control import (
@@ -20,7 +22,7 @@ from recording.control import (
     SegmentStarted,
     SegmentStopped,
 )
-from recording.errors import UnsafePathError
+from recording.errors import StorageError, UnsafePathError
 from recording.repository import RecordingRepository, SearchQuery
 from recording.retention import purge
 from recording.storage import RecordingStorage, leg_paths, segment_path
@@ -265,3 +267,21 @@ def test_walk_skips_symlinks(storage: RecordingStorage, tmp_path: Path) -> None:
     write_wav(storage.root / "a" / "x.wav", 0.1)
     os.symlink(tmp_path, storage.root / "a" / "loop")
     assert list(storage.walk()) == ["a/x.wav"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["..", ".", "/", "a", "b.wav", "~", "\\", "link", "C:",
+                                 "outside.wav"]), min_size=1, max_size=8))
+def test_whatever_the_stored_path_resolve_stays_inside_the_root(tmp_path_factory, parts) -> None:
+    base = tmp_path_factory.mktemp("fuzz")
+    storage = RecordingStorage(base / "root")
+    write_wav(storage.root / "a" / "b.wav", 0.01)
+    (base / "outside.wav").write_bytes(b"secret")
+    if not (storage.root / "link").exists():
+        (storage.root / "link").symlink_to(base)
+    crafted = "".join(parts)
+    try:
+        resolved = storage.resolve(crafted)
+    except StorageError:  # UnsafePathError included
+        return
+    assert resolved.is_relative_to(storage.root.resolve())
