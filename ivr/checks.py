@@ -80,7 +80,7 @@ def edges(node: Node, returns: dict[str, frozenset[str]]) -> Iterator[Edge]:
 
 def _option_key(node: MenuNode, digits: str) -> Hashable:
     # YAML may have written the option as a number (1:) or as text ("1":)
-    return int(digits) if digits.isdigit() and not digits.startswith("0") else digits
+    return int(digits) if digits.isdigit() and str(int(digits)) == digits else digits
 
 
 def check_flows(deployment: Deployment, compiled: dict[str, tuple[Flow, FlowSource]],

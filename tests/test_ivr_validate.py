@@ -325,3 +325,20 @@ def test_a_set_node_may_read_what_it_set_just_before(tmp_path: Path) -> None:
     assert only(root) == ("ivr/main.yaml:5:53: node 'calc' reads variable 'later', which is "
                           "not set on every path that leads here; set it on each path before, "
                           "or read it only after the node that sets it")
+
+
+def test_dangling_menu_option_is_located_at_its_target(tmp_path: Path) -> None:
+    root = deployment(tmp_path, {"main": """\
+        start: menu
+        nodes:
+          menu:
+            type: menu
+            prompt: hotline/reason-menu
+            options:
+              1: agent
+              0: operater
+            timeout_s: 5
+            fallback: agent
+        """ + GOOD_END})
+    assert only(root) == ("ivr/main.yaml:8:10: node 'menu' goes to 'operater', which is not a "
+                          "node of this flow")
