@@ -47,7 +47,7 @@ async def redirect(probe: AmiProbe, channel: str, exten: str) -> None:
 
 async def test_redirect_answered_matches_transcript(standin: AsteriskStandin, tmp_path: Path):
     world = World(standin)
-    world.add_agent("1001", script=AgentScript(answer_after=1.0, talk_for=3.0, hangs_up=True))
+    agent = world.add_agent("1001", script=AgentScript(answer_after=1.0, hangs_up=False))
     probe = await connected(standin)
     caller = await world.call(world.add_caller("2001"))
     await probe.wait_event("MusicOnHoldStart", Channel=caller.channel)
@@ -56,6 +56,8 @@ async def test_redirect_answered_matches_transcript(standin: AsteriskStandin, tm
     response = await probe.action("MixMonitor", Channel=caller.channel,
                                   File=f"/var/spool/asterisk/monitor/hotline-{caller.uniqueid}.wav")
     assert response.name == "Success"
+    await standin.clock.sleep(3.0)      # they talk, then the agent hangs up
+    world.hang_up(agent)
     await probe.wait_event("Hangup", Channel=caller.channel)
 
     assert story(probe.received, caller.channel) == recorded_story(
@@ -111,9 +113,11 @@ async def test_abandon_while_ringing_matches_transcript(standin: AsteriskStandin
     world = World(standin)
     world.add_agent("1001", script=AgentScript(answer_after=None))
     probe = await connected(standin)
-    caller = await world.call(world.add_caller("2002", script=CallerScript(patience=4.0)))
+    caller = await world.call(world.add_caller("2002"))
     await probe.wait_event("MusicOnHoldStart", Channel=caller.channel)
     await redirect(probe, caller.channel, "1001")
+    await probe.wait_event("DialState", Channel=caller.channel)
+    world.hang_up(caller)           # gives up while the agent's phone rings
     await probe.wait_event("Hangup", Channel=caller.channel)
 
     assert story(probe.received, caller.channel) == recorded_story(
@@ -129,13 +133,16 @@ async def test_hold_and_blind_transfer_matches_transcript(standin: AsteriskStand
                                                hold_after=1.0, hold_for=100.0))
     world.add_agent("1002", script=AgentScript(answer_after=1.0, hangs_up=False))
     probe = await connected(standin)
-    caller = await world.call(world.add_caller("2001", script=CallerScript(talk_for=20.0)))
+    caller = await world.call(world.add_caller("2001"))
     await probe.wait_event("MusicOnHoldStart", Channel=caller.channel)
     await redirect(probe, caller.channel, "1001")
     hold = await probe.wait_event("Hold")
     response = await probe.action("BlindTransfer", Channel=hold.get("Channel"),
                                   Context="hotline-connect", Exten="1002")
     assert (response.name, response.get("Message")) == ("Success", "Transfer succeeded")
+    await world.wait_for(lambda: caller.agents == ["1001", "1002"])
+    await standin.clock.sleep(10.0)
+    world.hang_up(caller)
     await probe.wait_event("Hangup", Channel=caller.channel)
 
     assert story(probe.received, caller.channel) == recorded_story("hotline_hold_transfer.txt")

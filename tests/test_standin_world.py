@@ -132,7 +132,7 @@ async def test_caller_patience_and_talk_time_are_honoured():
         probe = await AmiProbe.connect(standin.port)
         await probe.login()
         patient = await world.call(world.add_caller("2001", script=CallerScript(
-            patience=50.0, talk_for=4.0)))
+            patience=1000.0, talk_for=4.0)))
         await probe.action("Redirect", Channel=patient.channel, Context="hotline-connect",
                            Exten="1001", Priority="1")
         await world.wait_for(lambda: patient.state == "done")

@@ -95,3 +95,40 @@ class Recording:
             out.setframerate(RATE)
             out.writeframes(struct.pack(f"<{len(frames)}h", *frames))
         self.closed = True
+
+
+class RecordingDesk:
+    """The MixMonitors running on the switch, by channel name; ``all`` keeps every one."""
+
+    def __init__(self) -> None:
+        self.all: list[Recording] = []
+        self._active: dict[str, list[Recording]] = {}
+
+    def start(self, channel: str, path: Path, stereo: bool, now: float, own_tone: int,
+              peer_tone: int) -> Recording:
+        rec = Recording(channel, path, stereo, now, own_tone, peer_tone)
+        self.all.append(rec)
+        self._active.setdefault(channel, []).append(rec)
+        return rec
+
+    def is_active(self, channel: str) -> bool:
+        return bool(self._active.get(channel))
+
+    def mute(self, channel: str, direction: str, state: bool) -> None:
+        for rec in self._active.get(channel, []):
+            if direction in ("read", "both"):
+                rec.muted_read = state
+            if direction in ("write", "both"):
+                rec.muted_write = state
+
+    def refresh(self, channel: str, now: float, *, alive: bool, hears_peer: bool) -> None:
+        for rec in self._active.get(channel, []):
+            rec.update(now, alive=alive, hears_peer=hears_peer)
+
+    def close(self, channel: str, now: float) -> int:
+        """Stop and write every recording of ``channel``; returns how many there were."""
+        recs = self._active.pop(channel, [])
+        for rec in recs:
+            rec.update(now, alive=False, hears_peer=False)
+            rec.write(now)
+        return len(recs)

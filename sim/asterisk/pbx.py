@@ -31,7 +31,7 @@ from sim.asterisk import messages as msg
 from sim.asterisk.channels import Bridge, Channel, Fields
 from sim.asterisk.clock import ScaledClock
 from sim.asterisk.errors import ActionFailed, UnknownChannelError
-from sim.asterisk.mixmonitor import AGENT_TONE_HZ, CALLER_TONE_HZ, Recording
+from sim.asterisk.mixmonitor import AGENT_TONE_HZ, CALLER_TONE_HZ, Recording, RecordingDesk
 
 DIAL_VARIABLES = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME",
                   "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS",
@@ -79,12 +79,11 @@ class Pbx:
         self.inbound_exten = inbound_exten
         self.channels: dict[str, Channel] = {}
         self.phones: dict[str, Phone] = {}
-        self.recordings: list[Recording] = []
+        self.desk = RecordingDesk()
         self._sequence = 0
         self._dials: dict[str, Dialing] = {}        # caller Uniqueid -> dial
         self._answered: dict[str, Dialing] = {}     # caller Uniqueid -> answered dial
         self._held: set[str] = set()                # agent channel names holding their caller
-        self._active_recordings: dict[str, list[Recording]] = {}
         self._originating: dict[str, asyncio.Future[str]] = {}
 
     # ----------------------------------------------------------------- bookkeeping
@@ -709,6 +708,10 @@ class Pbx:
         ch.goto(context, exten, priority)
 
     # ----------------------------------------------------------------- MixMonitor
+    @property
+    def recordings(self) -> list[Recording]:
+        return self.desk.all
+
     def mixmonitor(self, channel: str, path: str, options: str = "",
                    write_to: str | None = None) -> Recording:
         """Start recording ``channel``; the WAV goes to ``write_to`` (default ``path``), while
@@ -717,10 +720,8 @@ class Pbx:
         peer = ch.bridge.peer_of(ch) if ch.bridge is not None else None
         own, other = ((CALLER_TONE_HZ, AGENT_TONE_HZ) if ch.role == "caller"
                       else (AGENT_TONE_HZ, CALLER_TONE_HZ))
-        rec = Recording(ch.name, Path(write_to or path), "D" in options, self.clock.now(), own,
-                        other)
-        self.recordings.append(rec)
-        self._active_recordings.setdefault(ch.name, []).append(rec)
+        rec = self.desk.start(ch.name, Path(write_to or path), "D" in options, self.clock.now(),
+                              own, other)
         self._set(ch, "MIXMONITOR_FILENAME", path)
         self.emit(msg.on_channel("MixMonitorStart", "call,all", ch))
         self._update_recordings(ch, peer)
@@ -728,27 +729,18 @@ class Pbx:
 
     def mixmonitor_mute(self, channel: str, direction: str, state: bool) -> None:
         ch = self.find(channel)
-        for rec in self._active_recordings.get(ch.name, []):
-            if direction in ("read", "both"):
-                rec.muted_read = state
-            if direction in ("write", "both"):
-                rec.muted_write = state
+        self.desk.mute(ch.name, direction, state)
         self.emit(msg.on_channel("MixMonitorMute", "call,all", ch, [
             ("Direction", direction), ("State", "1" if state else "0")]))
         self._update_recordings(ch, ch.bridge.peer_of(ch) if ch.bridge else None)
 
     def is_recording(self, channel: str) -> bool:
-        return bool(self._active_recordings.get(channel))
+        return self.desk.is_active(channel)
 
     def stop_mixmonitor(self, channel: str) -> None:
         ch = self.find(channel)
-        recs = self._active_recordings.pop(ch.name, [])
-        if not recs:
+        if not self.desk.close(ch.name, self.clock.now()):
             raise ActionFailed("Could not stop monitoring channel")
-        now = self.clock.now()
-        for rec in recs:
-            rec.update(now, alive=False, hears_peer=False)
-            rec.write(now)
         self.emit(msg.on_channel("MixMonitorStop", "call,all", ch))
 
     def _update_recordings(self, ch: Channel, peer: Channel | None) -> None:
@@ -758,12 +750,9 @@ class Pbx:
                 continue
             other = c.bridge.peer_of(c) if c.bridge is not None else None
             held = any(name in self._held for name in (c.name, other.name if other else ""))
-            for rec in self._active_recordings.get(c.name, []):
-                rec.update(now, alive=c.alive, hears_peer=other is not None and not held)
+            self.desk.refresh(c.name, now, alive=c.alive,
+                              hears_peer=other is not None and not held)
 
     def _close_recordings(self, channels: list[Channel]) -> None:
-        now = self.clock.now()
         for ch in channels:
-            for rec in self._active_recordings.pop(ch.name, []):
-                rec.update(now, alive=False, hears_peer=False)
-                rec.write(now)
+            self.desk.close(ch.name, self.clock.now())

@@ -61,6 +61,7 @@ class AsteriskStandin:
         self._session_count = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self.failures: list[BaseException] = []
+        self._serving: set[asyncio.Task[object]] = set()
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -91,6 +92,8 @@ class AsteriskStandin:
             self._server.close()
             for session in list(self.sessions):
                 session.close()
+            # Let every session see its closed socket and finish before the loop ends.
+            await asyncio.gather(*self._serving, return_exceptions=True)
             await self._server.wait_closed()
             self._server = None
 
@@ -120,7 +123,14 @@ class AsteriskStandin:
         self._session_count += 1
         session = AmiSession(self, reader, writer, self._session_count)
         self.sessions.append(session)
-        await session.serve()
+        task = asyncio.current_task()
+        if task is not None:
+            self._serving.add(task)
+        try:
+            await session.serve()
+        finally:
+            if task is not None:
+                self._serving.discard(task)
 
     def _forget(self, session: AmiSession) -> None:
         if session in self.sessions:
