@@ -238,7 +238,15 @@ class RecordingController:
         if isinstance(item, Ended):
             call = self._calls.pop(item.call_id, None)
             return self._stop(call, item.at) if call is not None else []
-        call = self._calls.setdefault(item.call_id, _Call(item.call_id))
+        if isinstance(item, (FlowEntered, CustomerIdentified, PauseRequested, ResumeRequested)):
+            # only the tracker's transitions make a call known; a request naming a call that
+            # is not live (a stale API call, a typo) must not create state that never ends
+            known = self._calls.get(item.call_id)
+            if known is None:
+                return []
+            call = known
+        else:
+            call = self._calls.setdefault(item.call_id, _Call(item.call_id))
         match item:
             case CallStarted(role=LegRole.CALLER):
                 call.caller_channel = call.caller_channel or item.channel
@@ -267,10 +275,11 @@ class RecordingController:
                 out = self._stop(call, item.at)
                 # the agent's own pause belonged to their conversation
                 call.pauses.pop("agent", None)
-                if call.pending is not None:
-                    agent, channel = call.pending
-                    call.pending = None
-                    out += self._answered(call, item.at, agent, channel)
+                pending, call.pending = call.pending, None
+                # an attended transfer joins the caller to the consulted agent now; a blind one
+                # waits for the next Answered (a consultation that was abandoned is dropped)
+                if pending is not None and item.kind == "attended" and item.target == pending[1]:
+                    out += self._answered(call, item.at, *pending)
                 return out
             case PauseRequested():
                 return self._pause(call, item)

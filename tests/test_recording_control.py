@@ -34,6 +34,7 @@ from recording.control import (
     RecordingFailed,
     ResumeRequested,
     SegmentFlagged,
+    SegmentStarted,
     SegmentStopped,
 )
 from recording.policy import RecordingPolicy
@@ -265,8 +266,7 @@ def test_policy_decides_per_queue_and_flow() -> None:
     ctl = controller(**rules)
     assert shape(answered_call(ctl, queue="complaints"))[0] == ("SegmentStarted", 1)
     ctl = controller(**rules)
-    ctl.feed(FlowEntered("c1", T0, "payment"))
-    assert answered_call(ctl, queue="complaints") == []
+    assert answered_call(ctl, queue="complaints", flow="payment") == []
 
 
 def test_record_from_queued_records_the_wait_then_a_segment_for_the_agent() -> None:
@@ -351,9 +351,11 @@ def test_every_started_segment_is_stopped_once_and_mutes_alternate(steps: list[s
 
 # ---- helpers ----
 
-def answered_call(ctl: RecordingController, queue: str = "billing") -> list:
+def answered_call(ctl: RecordingController, queue: str = "billing",
+                  flow: str = "main") -> list:
     return feed_all(ctl, [
         CallStarted("c1", T0, "c1", "PJSIP/2001-1", LegRole.CALLER, "2001", "", "in", "400"),
+        FlowEntered("c1", T0 + 0.5, flow),
         Queued("c1", T0 + 1, "c1", "PJSIP/2001-1", "c1", queue),
         Ringing("c1", T0 + 5, "u2", "PJSIP/1001-2", "a001"),
         Answered("c1", T0 + 9, "u2", "PJSIP/1001-2", "a001"),
@@ -382,3 +384,26 @@ def mixmonitor_error_from_transcript() -> str:
                     error = str(settled.error)
     assert error is not None
     return error
+
+
+def test_an_abandoned_consultation_does_not_take_over_a_later_blind_transfer() -> None:
+    ctl = controller()
+    answered_call(ctl)
+    ctl.feed(Answered("c1", T0 + 30, "u3", "PJSIP/1002-3", "a002"))  # consulted, then gone
+    out = feed_all(ctl, [
+        Transferred("c1", T0 + 60, "blind", "PJSIP/1001-2", "a001", "PJSIP/2001-1", "1003",
+                    "hotline-connect"),
+        Answered("c1", T0 + 70, "u4", "PJSIP/1003-4", "a003"),
+    ])
+    assert [(o.segment, o.agent_id) for o in out if isinstance(o, SegmentStarted)] == [
+        (2, "a003")]
+
+
+def test_requests_for_calls_that_are_not_live_are_ignored() -> None:
+    ctl = controller()
+    assert ctl.feed(PauseRequested("ghost", T0, "agent", "a001")) == []
+    assert ctl.feed(FlowEntered("ghost", T0, "main")) == []
+    assert ctl.active_segment("ghost") is None
+    answered_call(ctl)
+    ctl.feed(Ended("c1", T0 + 60, T0, CallPhase.TALKING, "caller", 16, "", True, "a001", "c1"))
+    assert ctl.feed(PauseRequested("c1", T0 + 61, "agent", "a001")) == []
