@@ -378,6 +378,8 @@ def _comparison(op: str, left: Evaluator, right: Evaluator) -> Evaluator:
 def _membership(left: Evaluator, right: Evaluator, *, negate: bool) -> Evaluator:
     def member(v: Variables) -> bool:
         item, container = left(v), right(v)
+        if type(container) is list:  # the usual case: "x in ['gold', 'platinum']"
+            return (item in container) != negate
         if container is None:
             return negate
         if isinstance(container, str) and not isinstance(item, str):

@@ -124,7 +124,7 @@ class CallSession:
         self.outcome: Outcome | Abandoned | None = None
         self._fallback_used: set[str] = set()
         self._steps = 0
-        self._run = self._main()
+        self._run = self._walk(self.flow, "")
         self._started = False
 
     # -- driver API -------------------------------------------------------------------------------
@@ -165,14 +165,9 @@ class CallSession:
         return command
 
     # -- the walk ---------------------------------------------------------------------------------
-    def _main(self) -> Step:
-        ended = yield from self._walk(self.flow, "")
-        if ended is _RETURN:
-            ended = self._give_up(f"flow '{self.flow.name}' reached a 'return' node but was not "
-                                  "called as a subflow")
-        yield ended
-
     def _walk(self, flow: Flow, prefix: str) -> Step:
+        """Walk ``flow``; a subflow (non-empty ``prefix``) returns how it ended, the top-level
+        flow yields its outcome as the last command (one generator less per step)."""
         node_id = flow.start
         nodes = flow.nodes
         path = self.path
@@ -217,7 +212,13 @@ class CallSession:
             if type(after) is str:
                 node_id = after
                 continue
-            return after
+            if prefix:
+                return after
+            if after is _RETURN:
+                after = self._give_up(f"flow '{flow.name}' reached a 'return' node but was "
+                                      "not called as a subflow")
+            yield after
+            return None
 
     def _redact(self, text: str) -> str:
         """``text`` with the values of sensitive variables masked (error messages quote data)."""
@@ -293,6 +294,8 @@ def _check(result: Result, command: object) -> None:
 
 
 def _digits(result: Result, command: object) -> str:
+    if type(result) is Digits:  # the usual answer, checked first
+        return result.value
     _check(result, command)
     if isinstance(result, Digits):
         return result.value
@@ -440,7 +443,7 @@ def _lookup(session: CallSession, node: LookupNode) -> Step:
     value = node.value.evaluate(session.variables)
     command = Lookup(node.id, node.by, "" if value is None else str(value), node.timeout_s)
     result = yield command
-    if isinstance(result, LookupResult):
+    if type(result) is LookupResult or isinstance(result, LookupResult):
         session.variables[node.variable] = result.customer
         return node.found if result.customer is not None else node.not_found
     reason = result.reason if isinstance(result, LookupFailure | Failure) else repr(result)

@@ -427,3 +427,10 @@ def test_any_caller_behaviour_ends_in_an_outcome(prefix: list[str], script: list
         if len(digits) == 16 and digits.isdigit():
             assert digits not in shown
     assert len(run.path) < 60
+
+
+def test_a_subflow_run_on_its_own_ends_in_the_default_queue(flows: FlowSet) -> None:
+    outcome = session(flows, "inner").start()
+    assert isinstance(outcome, Queue) and outcome.queue == "general"
+    assert outcome.failure == ("flow 'inner' reached a 'return' node but was not called as a "
+                               "subflow")
