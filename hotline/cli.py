@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "hotline.config.cli",
     "sim.erlang_cli",
     "recording.qa.cli",
+    "recording.cli",
 )
 
 

@@ -15,6 +15,7 @@ from hotline.config.loader import Deployment, SectionLoader, load_deployment
 # folder -> "module:function" of the section loader that owns it
 SECTION_LOADERS: dict[str, str] = {
     "ivr": "ivr.loader:load_section",
+    "qa": "recording.config:load_section",
 }
 
 
