@@ -13,6 +13,7 @@ message as it is and the live engine logs it with the contact and agent ids::
           ├── DuplicateContact      a contact id that is already waiting, offered or connected
           ├── TimeWentBackwards     an event older than the last one the Router saw
           ├── EventFormatError      a recorded event that is not valid (replay files, logs)
+          ├── ReplayError           a replay file that cannot be read, or a refused event in it
           └── SnapshotError         a snapshot that does not fit the routing configuration
 """
 
@@ -106,6 +107,12 @@ class TimeWentBackwards(AcdError):
 
 class EventFormatError(AcdError):
     error_id = "acd_event_format"
+
+
+class ReplayError(AcdError):
+    """A problem at ``file:line`` of a replayed event stream."""
+
+    error_id = "acd_replay"
 
 
 class SnapshotError(AcdError):
