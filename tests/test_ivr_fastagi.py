@@ -106,6 +106,11 @@ async def test_language_switch_and_sensitive_card_entry(running: tuple[FastAgiSe
     call = await FakeCall(caller="2002", digits=["1", "5", "0123456789", "1",
                                                  "4111111111111111"]).run(port)
     assert call.commands.count("SET VARIABLE CHANNEL(language) de") == 1
+    readout = call.commands.index('STREAM FILE hotline/your-balance-is ""')
+    assert call.commands[readout + 1: readout + 5] == [  # 118.40 euros
+        'SAY NUMBER 118 ""', 'STREAM FILE hotline/euros ""',
+        'SAY NUMBER 40 ""', 'STREAM FILE hotline/cents ""',
+    ]
     start = call.commands.index("SET VARIABLE HOTLINE_SENSITIVE 1")
     assert call.commands[start + 1] == "GET DATA hotline/enter-card-number 10000 16"
     assert call.commands[start + 2] == "SET VARIABLE HOTLINE_SENSITIVE 0"
@@ -285,3 +290,33 @@ async def test_500_concurrent_sessions_complete(running: tuple[FastAgiServer, in
     assert server.stats.abandoned == server.stats.protocol_errors == 0
     assert len(sink.queued) == 500
     assert {q.queue for _, q in sink.queued} == {"billing", "technical", "sales", "complaints"}
+
+
+async def test_voicemail_outcome(running: tuple[FastAgiServer, int]) -> None:
+    server, port = running
+    server.clock = lambda: dt.datetime(2026, 12, 25, 10)  # the sales office is closed
+    call = await FakeCall(caller="2002", digits=["1", "3", "2"]).run(port)
+    assert call.commands[-3:] == ['STREAM FILE hotline/leave-message ""',
+                                  "SET VARIABLE HOTLINE_OUTCOME voicemail",
+                                  "EXEC VoiceMail 300@hotline,u"]
+
+
+async def test_transfer_outcome(tmp_path: Path, sink: RecordingSink) -> None:
+    root = deployment(tmp_path, {"main": """\
+        start: desk
+        nodes:
+          desk:
+            type: transfer
+            to: "1001"
+            context: front-desk
+            prompt: p/connecting
+        """})
+    server, port = await serve(FlowRegistry(root), sink)
+    try:
+        call = await FakeCall().run(port)
+    finally:
+        await server.close()
+    assert call.commands == ['STREAM FILE p/connecting ""',
+                             "SET VARIABLE HOTLINE_OUTCOME transfer",
+                             "SET VARIABLE HOTLINE_TRANSFER 1001",
+                             "EXEC Goto front-desk,1001,1"]
