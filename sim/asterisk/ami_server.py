@@ -315,8 +315,7 @@ def _status(s: AmiSession, m: AmiMessage, aid: str | None) -> None:
                                          ("Message", "Channel status will follow")]))
     for ch in channels:
         fields = [("Event", "Status"), ("Privilege", "Call"), *ch.block(), ("Type", "PJSIP"),
-                  ("DNID", ch.variables.get("__DNID", s.standin.pbx.inbound_exten
-                                            if ch.role == "caller" else "")),
+                  ("DNID", pbx.inbound_exten if ch.role == "caller" else ""),
                   ("EffectiveConnectedLineNum", ch.connected_num),
                   ("EffectiveConnectedLineName", ch.connected_name), ("TimeToHangup", "0"),
                   ("BridgeID", ch.bridge.uniqueid if ch.bridge else ""),

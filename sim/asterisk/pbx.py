@@ -253,6 +253,18 @@ class Pbx:
         if ch.in_moh:
             ch.in_moh = False
             self.emit(msg.moh("MusicOnHoldStop", ch))
+        if ch.bridge is not None:
+            # Pulled out of its call: the other party is left alone and hung up.
+            bridge, peer = ch.bridge, ch.bridge.peer_of(ch)
+            self._answered.pop(ch.uniqueid, None)
+            if peer is not None:
+                self._held.discard(peer.name)
+            self._leave_bridge(ch)
+            if peer is not None:
+                self._leave_bridge(peer)
+            self.emit(msg.bridge_event("BridgeDestroy", bridge))
+            if peer is not None:
+                self._drop(peer, 16)
         dial = self._dials.pop(ch.uniqueid, None)
         if dial is not None and dial.agent is not None:
             if dial.task is not None:
@@ -438,6 +450,9 @@ class Pbx:
             agent = ch.bridge.peer_of(ch)
             bridge = ch.bridge
             self.emit(msg.hangup_request(ch, cause))
+            if ch.in_moh:       # hung up while the agent held the call
+                ch.in_moh = False
+                self.emit(msg.moh("MusicOnHoldStop", ch))
             self._leave_bridge(ch)
             if answered is not None:
                 self._after_bridge_variables(ch, answered)

@@ -61,13 +61,15 @@ class CallerScript:
 
     ``patience``: hangs up if not answered this long after joining the queue (None: waits
     forever). ``talk_for``: hangs up after talking this long (None: waits for the agent to hang
-    up). ``ivr_flow``: run this FastAGI flow first, answering with ``keys``.
+    up). ``ivr_flow``: run this FastAGI flow first, answering with ``keys``. ``queue``: the
+    queue a caller without IVR is queued in (default: the stand-in's ``default_queue``).
     """
 
     patience: float | None = None
     talk_for: float | None = None
     ivr_flow: str | None = None
     keys: tuple[str, ...] = ()
+    queue: str | None = None
 
 
 @dataclass(slots=True)
@@ -136,7 +138,7 @@ class World:
         """The caller dials in; returns once queued (or once the IVR ended otherwise)."""
         script = caller.script
         if script.ivr_flow is None:
-            self.pbx.call_in(caller.number, caller.name,
+            self.pbx.call_in(caller.number, caller.name, script.queue,
                              on_channel=lambda ch: self._bind(caller, ch))
             return caller
         if self.agi_url is None:
