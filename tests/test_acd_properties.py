@@ -151,3 +151,14 @@ def test_fast_and_naive_agree_on_long_busy_streams(rnd: random.Random) -> None:
     naive = NaiveRouter.from_config(ROUTING)
     for event, decisions in log:
         assert naive.handle(event) == decisions, event
+
+
+@fast
+@given(choices)
+def test_events_and_decisions_survive_the_json_lines_format(steps: list) -> None:
+    from acd.codec import decision_from_json, event_from_json
+
+    for event, decisions in drive(Router.from_config(ROUTING), steps):
+        assert event_from_json(json.loads(json.dumps(event_to_json(event)))) == event
+        for d in decisions:
+            assert decision_from_json(json.loads(json.dumps(decision_to_json(d)))) == d
