@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from cti.ami.transcript import client_bytes, server_bytes
+from ivr.fastagi import FastAgiServer
+from ivr.runtime import FlowRegistry
 from sim.asterisk import AgentScript, AsteriskStandin, CallerScript, World
 from sim.asterisk.fastagi import AgiChannelInfo, CallerInput, FastAgiClient, parse_agi_url
 from sim.asterisk.probe import AmiProbe
@@ -170,3 +173,48 @@ async def test_ivr_goodbye_hangs_up_and_unreachable_ivr_falls_back(standin: Aste
     assert lost.state == "waiting" and lost.agi is not None and lost.agi.status == "FAILURE"
     queued = [m for m in standin.events if m.get("UserEvent") == "HotlineQueued"]
     assert [m.get("Queue") for m in queued] == ["general"]
+
+
+class Sink:
+    """The live engine's side of the IVR hand-over, collected."""
+
+    def __init__(self) -> None:
+        self.queued: list[tuple[str, object]] = []
+
+    async def enqueue(self, call, request) -> None:
+        self.queued.append((call.uniqueid, request))
+
+    async def callback(self, call, request) -> None:
+        raise AssertionError("no callback expected")
+
+
+class PhoneBook:
+    async def by_phone(self, number: str) -> dict | None:
+        return {"id": "C-1", "tier": "gold"} if number == "2001" else None
+
+    async def by_account(self, account: str) -> dict | None:
+        return None
+
+
+async def test_world_caller_through_hotlines_own_ivr_server(standin: AsteriskStandin):
+    server = FastAgiServer(FlowRegistry(Path(__file__).resolve().parent.parent / "config"),
+                           lookup=PhoneBook(), sink=(sink := Sink()),
+                           clock=lambda: dt.datetime(2026, 11, 23, 10, 0))
+    port = await server.start("127.0.0.1", 0)
+    try:
+        world = World(standin, agi_url=f"agi://127.0.0.1:{port}")
+        probe = await AmiProbe.connect(standin.port)
+        await probe.login()
+        caller = await world.call(world.add_caller(
+            "2001", script=CallerScript(ivr_flow="main", keys=("2", "4"))))
+    finally:
+        await server.close()
+    assert caller.state == "waiting" and caller.agi is not None
+    assert caller.agi.variables["HOTLINE_QUEUE"] == "complaints"
+    queued = await probe.wait_event("UserEvent", UserEvent="HotlineQueued")
+    assert (queued.get("Queue"), queued.get("Contact")) == ("complaints", caller.uniqueid)
+    [(uniqueid, request)] = sink.queued
+    assert uniqueid == caller.uniqueid and request.priority == 6
+    await probe.wait_event("VarSet", Channel=caller.channel, Variable="HOTLINE_PRIORITY",
+                           Value="6")
+    await probe.close()
