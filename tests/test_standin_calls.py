@@ -78,11 +78,13 @@ async def test_agent_rejecting_the_call_is_a_busy_rona(setup):
 
 async def test_redirect_to_an_unregistered_phone_is_chanunavail(setup):
     standin, world, probe = setup
+    world.add_agent("1001")
+    world.remove_agent("1001")          # the agent's softphone went offline
     caller = await world.call(world.add_caller("2001"))
     await probe.action("Redirect", Channel=caller.channel, Context="hotline-connect",
-                       Exten="1999", Priority="1")
+                       Exten="1001", Priority="1")
     rona = await probe.wait_event("UserEvent", UserEvent="HotlineRona")
-    assert (rona.get("Agent"), rona.get("DialStatus")) == ("1999", "CHANUNAVAIL")
+    assert (rona.get("Agent"), rona.get("DialStatus")) == ("1001", "CHANUNAVAIL")
     assert list(standin.pbx.channels) == [caller.channel]
 
 

@@ -124,6 +124,10 @@ class Pbx:
         self.phones[extension] = phone
         return phone
 
+    def unregister_phone(self, extension: str) -> None:
+        """The phone goes offline: dialling it now fails with CHANUNAVAIL."""
+        self.phones.pop(extension, None)
+
     def reset(self) -> None:
         """An Asterisk restart: every channel and bridge vanishes without events."""
         for dial in self._dials.values():

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import deque
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 
@@ -41,7 +42,7 @@ class AsteriskStandin:
                  host: str = "127.0.0.1", port: int = 0, time_scale: float = 1.0,
                  ring_timeout: float = 10.0, default_queue: str = "support",
                  recordings_root: str | Path | None = None,
-                 epoch: float = DEFAULT_EPOCH) -> None:
+                 epoch: float = DEFAULT_EPOCH, event_log: int | None = 100_000) -> None:
         self.username = username
         self.secret = secret
         self.host = host
@@ -50,7 +51,8 @@ class AsteriskStandin:
         self.recordings_root = Path(recordings_root) if recordings_root is not None else None
         self.pbx = Pbx(self.clock, self.broadcast, ring_timeout=ring_timeout,
                        default_queue=default_queue)
-        self.events: list[AmiMessage] = []
+        # The last ``event_log`` events sent (all of them with None), for tests and traces.
+        self.events: deque[AmiMessage] = deque(maxlen=event_log)
         self.globals: dict[str, str] = {}
         self.dtmf_played: list[tuple[str, str]] = []
         self.sessions: list[AmiSession] = []

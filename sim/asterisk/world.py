@@ -128,6 +128,11 @@ class World:
         self.pbx.register_phone(extension, agent.name, lambda ch: self._ring(agent, ch))
         return agent
 
+    def remove_agent(self, extension: str) -> None:
+        """The agent's phone goes offline (unregistered): dialling it is CHANUNAVAIL."""
+        self.pbx.unregister_phone(extension)
+        self.agents.pop(extension, None)
+
     def add_caller(self, number: str, name: str | None = None,
                    script: CallerScript | None = None) -> SimulatedCaller:
         caller = SimulatedCaller(number, name or f"Caller {number}", script or CallerScript())
