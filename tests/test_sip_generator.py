@@ -47,7 +47,8 @@ def test_short_scenario_counts_every_outcome(farm: ResponderFarm, tmp_path: Path
     assert summary["failed_by_sip_status"] == {"486": 3}
     assert summary["invite_to_agent_answer_s"]["count"] == 3
     assert summary["invite_to_agent_answer_s"]["p50"] > 1.0
-    assert summary["media"]["far_tone_heard"] == {"checked": 6, "ok": 6, "share": 1.0}
+    assert summary["media"]["audio_received"] == {"checked": 6, "ok": 6, "share": 1.0}
+    assert summary["media"]["far_tone_heard"]["checked"] == 0  # no recordings asked for
     abandoned = [c for c in result.calls if c.outcome == "abandoned"]
     assert all(0.35 < c.held_s < 1.0 and c.agent_answer_s is None for c in abandoned)
     assert [c["index"] for c in report["calls"]] == list(range(9))

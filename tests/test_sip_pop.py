@@ -19,7 +19,8 @@ pytestmark = pytest.mark.sip
 def invite(agent: str, caller: str, at: float, call_id: str | None = None) -> AnsweredCall:
     return AnsweredCall(account=agent, caller=caller, sip_call_id="sip-1", hotline_call_id=call_id,
                         invite_at=at, outcome="answered", sip_code=200, digits_heard="",
-                        rx_rms=None, heard_caller_tone=None, hung_up_by_bot=False)
+                        rx_level=None, rx_audible_share=None,
+                        heard_caller_tone=None, hung_up_by_bot=False)
 
 
 async def test_listener_records_pops_from_a_real_socket() -> None:

@@ -63,9 +63,10 @@ class CallResult:
     held_s: float | None  # INVITE -> end of the call
     digits_sent: str
     digits_heard: str
-    rx_rms: float | None
-    heard_far_tone: bool | None  # the answering side's tone reached us
-    heard_echo: bool | None  # our own tone came back: audio made the round trip
+    rx_level: float | None  # mean received level 0..255 while media was up
+    rx_audible_share: float | None  # share of 100 ms samples above silence
+    heard_far_tone: bool | None  # recorded only: the answering side's tone reached us
+    heard_echo: bool | None  # recorded only: our own tone came back, a full round trip
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +81,9 @@ class AnsweredCall:
     outcome: str  # "answered", "rejected", "missed" (caller gave up while ringing)
     sip_code: int
     digits_heard: str
-    rx_rms: float | None
-    heard_caller_tone: bool | None
+    rx_level: float | None
+    rx_audible_share: float | None
+    heard_caller_tone: bool | None  # recorded only
     hung_up_by_bot: bool
 
 
@@ -110,7 +112,7 @@ class _Outgoing:
     target: str
     slot: int
     invite_at: float
-    recording: Path
+    recording: Path | None
     early_at: float | None = None
     answered_at: float | None = None
     human_at: float | None = None
@@ -123,16 +125,17 @@ class _Outgoing:
 class CallerBot:
     """Plays scripted callers on up to ``len(accounts)`` concurrent calls of one user agent."""
 
-    def __init__(self, ua: UserAgent, accounts: list[int], *, tone: Path, workdir: Path,
+    def __init__(self, ua: UserAgent, accounts: list[int], *, tone: Path,
                  answer_marker: str | None, emit: Callable[[CallResult], None],
-                 keep_audio: bool = False, run_start: float = 0.0) -> None:
+                 record_dir: Path | None = None, run_start: float = 0.0) -> None:
+        """``record_dir``: record every call there and check its tones (costs a recorder per
+        call; without it the media check is the received level alone)."""
         self._ua = ua
         self._free = list(accounts)
         self._tone = tone
-        self._workdir = workdir
+        self._record_dir = record_dir
         self._marker = answer_marker
         self._emit = emit
-        self._keep_audio = keep_audio
         self.run_start = run_start
         self._calls: dict[int, _Outgoing] = {}
         self._timers = _Timers()
@@ -152,7 +155,8 @@ class CallerBot:
             self._emit(not_started(script, target, late, "no free call slot in this worker"))
             return
         slot = self._free.pop()
-        recording = self._workdir / f"caller-{script.index}.wav"
+        recording = (self._record_dir / f"caller-{script.index}.wav"
+                     if self._record_dir is not None else None)
         try:
             self._ua.set_caller_id(slot, script.caller_id)
             handle = self._ua.make_call(slot, f"sip:{dial}@{target}",
@@ -238,11 +242,9 @@ class CallerBot:
             outcome = "dropped"  # the far end hung up after answering, before any human did
         else:
             outcome = "failed"
-        rms = far = echo = None
-        if call.answered_at is not None:
-            rms, far, echo = self._media(call.recording)
-        elif call.recording.exists():
-            call.recording.unlink()
+        far = echo = None
+        if call.answered_at is not None and call.recording is not None:
+            far, echo = self._tones(call.recording)
         invite = call.invite_at
         first = call.early_at if call.early_at is not None else call.answered_at
         self._emit(CallResult(
@@ -255,20 +257,18 @@ class CallerBot:
             talk_s=_since(call.human_at, event.at) if call.human_at is not None else None,
             held_s=_since(invite, event.at),
             digits_sent=call.sent, digits_heard=call.heard,
-            rx_rms=rms, heard_far_tone=far, heard_echo=echo,
+            rx_level=event.rx_level, rx_audible_share=event.rx_audible_share,
+            heard_far_tone=far, heard_echo=echo,
         ))
 
-    def _media(self, recording: Path) -> tuple[float | None, bool | None, bool | None]:
+    @staticmethod
+    def _tones(recording: Path) -> tuple[bool | None, bool | None]:
         try:
             check = check_media(recording, (CALLER_TONE_HZ, ANSWER_TONE_HZ))
         except AudioFileError as error:
             log.warning("media check impossible: %s", error)
-            return None, None, None
-        finally:
-            if not self._keep_audio:
-                recording.unlink(missing_ok=True)
-        return (round(check.rms, 1), ANSWER_TONE_HZ in check.tones_hz,
-                CALLER_TONE_HZ in check.tones_hz)
+            return None, None
+        return ANSWER_TONE_HZ in check.tones_hz, CALLER_TONE_HZ in check.tones_hz
 
 
 def _since(start: float | None, end: float | None) -> float | None:
@@ -280,8 +280,8 @@ def not_started(script: CallerScript, target: str, late: float, why: str) -> Cal
         index=script.index, caller_id=script.caller_id, target=target, outcome="not_started",
         sip_code=0, reason=why, start_s=script.start_s, late_s=round(late, 4), pdd_s=None,
         sip_answer_s=None, agent_answer_s=None, talk_s=None, held_s=None, digits_sent="",
-        digits_heard="",
-        rx_rms=None, heard_far_tone=None, heard_echo=None,
+        digits_heard="", rx_level=None, rx_audible_share=None, heard_far_tone=None,
+        heard_echo=None,
     )
 
 
@@ -296,7 +296,7 @@ class AnswerBehaviour:
     hangup_after_s: float | None = None  # hang up this long after answering
     wrap_up_s: float = 0.0  # answer 486 Busy Here for this long after a call
     one_call_per_account: bool = False  # a person's phone: busy (486) while on a call
-    record: bool = True  # record the caller and check its tone
+    record: bool = False  # record each call and check the caller's tone (a recorder per call)
 
 
 @dataclass
@@ -405,24 +405,26 @@ class AnswerBot:
     def _ended(self, handle: int, call: _Incoming, event: CallEnded) -> None:
         del self._calls[handle]
         self._busy_until[call.account] = event.at + self._behaviour.wrap_up_s
-        rms = heard_tone = None
+        heard_tone = None
         if call.answered and call.recording is not None:
             try:
-                check = check_media(call.recording, (CALLER_TONE_HZ,))
-                rms, heard_tone = round(check.rms, 1), CALLER_TONE_HZ in check.tones_hz
+                heard_tone = CALLER_TONE_HZ in check_media(call.recording,
+                                                           (CALLER_TONE_HZ,)).tones_hz
             except AudioFileError as error:
                 log.warning("media check impossible: %s", error)
         if call.recording is not None:
             call.recording.unlink(missing_ok=True)
         outcome = "answered" if call.answered else "missed"
-        self._emit(self._result(call, outcome, event.code, rms, heard_tone))
+        self._emit(self._result(call, outcome, event.code, event, heard_tone))
 
-    def _result(self, call: _Incoming, outcome: str, code: int, rms: float | None,
+    def _result(self, call: _Incoming, outcome: str, code: int, ended: CallEnded | None,
                 heard: bool | None) -> AnsweredCall:
         return AnsweredCall(
             account=self._names[call.account], caller=call.caller, sip_call_id=call.sip_call_id,
             hotline_call_id=call.hotline_call_id, invite_at=call.invite_at, outcome=outcome,
-            sip_code=code, digits_heard=call.heard, rx_rms=rms, heard_caller_tone=heard,
+            sip_code=code, digits_heard=call.heard,
+            rx_level=ended.rx_level if ended else None,
+            rx_audible_share=ended.rx_audible_share if ended else None, heard_caller_tone=heard,
             hung_up_by_bot=call.hung_up_by_bot,
         )
 

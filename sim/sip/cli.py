@@ -102,8 +102,8 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     out.add_argument("--json", action="store_true", help="print the JSON report on stdout")
     out.add_argument("--report-json", type=Path, metavar="FILE")
     out.add_argument("--report-html", type=Path, metavar="FILE")
-    out.add_argument("--keep-audio", type=Path, metavar="DIR",
-                     help="keep every caller's recording in DIR")
+    out.add_argument("--record", type=Path, metavar="DIR",
+                     help="record every caller in DIR and check the tones heard (heavier)")
     out.add_argument("--quiet", action="store_true", help="no live progress")
 
 
@@ -129,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
         caller_user=args.caller_user,
         caller_password=args.caller_password or os.environ.get(PASSWORD_ENV),
         pop_url=args.pop_url, pop_tokens=tokens if args.pop_url else (),
-        keep_audio_dir=args.keep_audio)
+        record_dir=args.record)
 
     def show(p: Progress) -> None:
         counts = " ".join(f"{k} {v}" for k, v in sorted(p.outcomes.items()))

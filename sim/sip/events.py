@@ -66,13 +66,19 @@ class CallStateChanged:
 
 @dataclass(frozen=True, slots=True)
 class CallEnded:
-    """The call is over; its handle is dead. ``code`` is the final SIP status (486, 603, 200...)."""
+    """The call is over; its handle is dead. ``code`` is the final SIP status (486, 603, 200...).
+
+    ``rx_level`` is the mean level (0..255) of the audio received while media was up, and
+    ``rx_audible_share`` the share of 100 ms samples above silence; both None without media.
+    """
 
     call: int
     code: int
     reason: str
     connected_s: float
     at: float
+    rx_level: float | None = None
+    rx_audible_share: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ class LoadOptions:
     caller_password: str | None = field(default=None, repr=False)
     pop_url: str | None = None
     pop_tokens: tuple[str, ...] = field(default=(), repr=False)
-    keep_audio_dir: Path | None = None
+    record_dir: Path | None = None  # record every call there, and check tones in it
     startup_timeout_s: float = 60.0
     drain_timeout_s: float = 30.0
     log_level: int = 1
@@ -162,7 +162,7 @@ class _Run:
         account = AccountSpec(o.caller_user, domain, o.caller_password, transport=o.transport)
         for n in range(count):
             config = CallerWorkerConfig(f"caller-{n}", self._settings(), account, self.plan.dial,
-                                        self.plan.answer_marker, o.keep_audio_dir)
+                                        self.plan.answer_marker, o.record_dir)
             self.callers[config.name] = self._spawn(config.name, caller_worker, config,
                                                     BUILD_MAX_CALLS)
         if self.plan.agents is not None:

@@ -40,6 +40,13 @@ def distribution(values: Iterable[float | None]) -> dict[str, float | int | None
     }
 
 
+AUDIBLE_SHARE = 0.5  # audio above silence in at least half of a call's media time
+
+
+def _audible(share: float | None) -> bool | None:
+    return None if share is None else share >= AUDIBLE_SHARE
+
+
 def _share(flags: Sequence[bool | None]) -> dict[str, Any]:
     known = [f for f in flags if f is not None]
     return {"checked": len(known), "ok": sum(known),
@@ -67,8 +74,7 @@ def summarize(result: LoadResult) -> dict[str, Any]:
         "late_start_s": distribution(call.late_s for call in calls
                                      if call.outcome != "not_started"),
         "media": {
-            "audio_received": _share([None if c.rx_rms is None else c.rx_rms > 100
-                                      for c in answered]),
+            "audio_received": _share([_audible(c.rx_audible_share) for c in answered]),
             "far_tone_heard": _share([c.heard_far_tone for c in answered]),
             "echo_heard": _share([c.heard_echo for c in answered]),
         },
@@ -79,8 +85,8 @@ def summarize(result: LoadResult) -> dict[str, Any]:
         summary["agents"] = {
             "invites": len(agents),
             "by_outcome": dict(Counter(call.outcome for call in agents)),
-            "caller_audio_heard": _share([c.heard_caller_tone for c in agents
-                                          if c.outcome == "answered"]),
+            "caller_audio_received": _share([_audible(c.rx_audible_share) for c in agents
+                                             if c.outcome == "answered"]),
         }
         summary["screen_pop"] = {
             "listening": result.options.pop_url is not None,

@@ -14,9 +14,18 @@ a timer) at 8 kHz with G.711 only, which keeps a call's media cheap enough for h
 on a small machine. Limits of the pjsua2-python build are checked here, because pjsua *aborts the
 process* on some of them instead of returning an error.
 
-Shutdown order matters to avoid crashes at interpreter exit: hang up calls, drop players and
-recorders (which finalizes WAV headers), shut accounts down, then ``libDestroy``, and only then
-let go of the Python references. ``close()`` does this, and is registered with ``atexit``.
+Media ports and the asynchronous conference bridge of pjsua 2.15: destroying a player or recorder
+frees it while the bridge's clock thread may still touch it for one more tick (pjproject issue
+4526), a rare use-after-free that crashed about one worker in 200 calls under load. So a WAV
+player is created once per file and shared by every call (a tone loops anyway), never destroyed
+while the endpoint runs; the received audio level of every call is sampled from its conference
+port (``getRxLevel``, no extra port at all) and reported in ``CallEnded``; per-call recorders,
+needed only to look at the audio itself, stay optional.
+
+Shutdown order matters to avoid crashes at interpreter exit: hang up calls, finish recorders
+(which writes WAV headers), shut accounts down, ``libDestroy`` (which frees the shared players),
+then let go of the Python references, disowning the players so their destructors do not call a
+destroyed library. ``close()`` does this, and is registered with ``atexit``.
 """
 
 from __future__ import annotations
@@ -68,6 +77,10 @@ BUILD_MAX_ACCOUNTS = 8
 # PJSUA_MAX_CALLS of pjsua2-python 2.15.1, measured: UaConfig.maxCalls above 4 is clamped to 4.
 BUILD_MAX_CALLS = 4
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
+# Conference port levels run 0..255 (a u-law-like scale of the mean amplitude); digital silence
+# is 0, line noise a few units, a tone or speech tens.
+AUDIBLE_LEVEL = 8
+LEVEL_SAMPLE_S = 0.1
 
 T = TypeVar("T")
 
@@ -133,13 +146,16 @@ class _Slot:
 
     __slots__ = (
         "account",
+        "audible",
         "audio",
         "call",
         "echo",
         "ended",
+        "level_sum",
+        "levels",
+        "peak",
         "play",
-        "player",
-        "ready",
+        "playing",
         "record",
         "recorder",
     )
@@ -148,13 +164,16 @@ class _Slot:
         self.account = account
         self.call: Any = None
         self.audio: Any = None
-        self.player: Any = None
         self.recorder: Any = None
-        self.play: tuple[str, bool] | None = None
+        self.play: str | None = None
+        self.playing = False
         self.record: str | None = None
         self.echo = False
         self.ended = False
-        self.ready = False
+        self.levels = 0  # received-level samples taken while media was up
+        self.level_sum = 0
+        self.audible = 0
+        self.peak = 0
 
 
 class UserAgent:
@@ -189,6 +208,8 @@ class UserAgent:
         self._specs: dict[int, AccountSpec] = {}
         self._slots: dict[int, _Slot] = {}
         self._closing_recordings: list[tuple[float, Path, CallEnded]] = []
+        self._players: dict[str, Any] = {}
+        self._next_sample = 0.0
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -272,7 +293,7 @@ class UserAgent:
         if play is not None and not play.is_file():
             raise AudioFileError(f"WAV file {play} does not exist")
         return self._run(lambda: self._make_call(
-            account, uri, headers, None if play is None else (str(play), True),
+            account, uri, headers, None if play is None else str(play),
             None if record is None else str(record)))
 
     def ring(self, call: int) -> None:
@@ -299,11 +320,11 @@ class UserAgent:
             raise SipError(f"DTMF digits {digits!r} must be non-empty and use only 0-9 * # A-D")
         self._run(lambda: self._send_dtmf(call, digits, duration_ms))
 
-    def play(self, call: int, wav: Path, *, loop: bool = True) -> None:
-        """Play a 16-bit mono WAV into the call (from media start, if not up yet)."""
+    def play(self, call: int, wav: Path) -> None:
+        """Loop a 16-bit mono WAV into the call (from media start, if not up yet)."""
         if not wav.is_file():
             raise AudioFileError(f"WAV file {wav} does not exist")
-        self._run(lambda: self._set_media(call, play=(str(wav), loop)))
+        self._run(lambda: self._set_media(call, play=str(wav)))
 
     def record(self, call: int, wav: Path) -> None:
         """Record what the far end sends into ``wav`` (finalized when the call ends)."""
@@ -361,6 +382,9 @@ class UserAgent:
             while not self._stopping.is_set() and self._failure is None:
                 self._ep.libHandleEvents(poll_ms)
                 self._drain_commands()
+                if (now := time.monotonic()) >= self._next_sample:
+                    self._next_sample = now + LEVEL_SAMPLE_S
+                    self._sample_levels()
                 self._release_ended()
                 if self._closing_recordings:
                     self._announce_closed_recordings()
@@ -485,6 +509,9 @@ class UserAgent:
         # We hung up and unregistered ourselves above; without NO_NETWORK pjsua would sleep a
         # further second "to let unregistration complete", in every worker process.
         self._ep.libDestroy(self._pj.PJSUA_DESTROY_NO_NETWORK)
+        for player in self._players.values():
+            player.thisown = False  # libDestroy freed it; its destructor would assert
+        self._players.clear()
         # References go after libDestroy: pjsua may still call into them while destroying.
         self._ep = None
         self._log_bridge = None
@@ -536,7 +563,7 @@ class UserAgent:
         acc.modify(cfg)
 
     def _make_call(self, account: int, uri: str, headers: tuple[tuple[str, str], ...],
-                   play: tuple[str, bool] | None, record: str | None) -> int:
+                   play: str | None, record: str | None) -> int:
         pj = self._pj
         from sim.sip import _pjsua
 
@@ -580,7 +607,7 @@ class UserAgent:
         prm.method = pj.PJSUA_DTMF_METHOD_RFC2833
         self._slot(handle).call.sendDtmf(prm)
 
-    def _set_media(self, handle: int, *, play: tuple[str, bool] | None = None,
+    def _set_media(self, handle: int, *, play: str | None = None,
                    record: str | None = None, echo: bool = False) -> None:
         slot = self._slot(handle)
         if play is not None:
@@ -599,15 +626,9 @@ class UserAgent:
     def _attach(self, slot: _Slot) -> None:
         pj = self._pj
         audio = slot.audio
-        if slot.play is not None and slot.player is None:
-            path, loop = slot.play
-            player = pj.AudioMediaPlayer()
-            try:
-                player.createPlayer(path, 0 if loop else pj.PJMEDIA_FILE_NO_LOOP)
-            except pj.Error as error:
-                raise AudioFileError(f"cannot play {path}: {_pj_text(error)}") from error
-            player.startTransmit(audio)
-            slot.player = player
+        if slot.play is not None and not slot.playing:
+            self._player(slot.play).startTransmit(audio)
+            slot.playing = True
         if slot.record is not None and slot.recorder is None:
             recorder = pj.AudioMediaRecorder()
             try:
@@ -635,14 +656,37 @@ class UserAgent:
                 waiting.append((deadline, path, ended))
         self._closing_recordings = waiting
 
+    def _player(self, path: str) -> Any:
+        """The shared, looping player of ``path`` (see the module docstring for why shared)."""
+        player = self._players.get(path)
+        if player is None:
+            pj = self._pj
+            player = pj.AudioMediaPlayer()
+            try:
+                player.createPlayer(path, 0)
+            except pj.Error as error:
+                player.thisown = False  # never created: nothing for its destructor to free
+                raise AudioFileError(f"cannot play {path}: {_pj_text(error)}") from error
+            self._players[path] = player
+        return player
+
+    def _sample_levels(self) -> None:
+        for slot in self._slots.values():
+            if slot.audio is None or slot.ended:
+                continue
+            level = slot.audio.getRxLevel()
+            slot.levels += 1
+            slot.level_sum += level
+            slot.audible += level > AUDIBLE_LEVEL
+            slot.peak = max(slot.peak, level)
+
     def _release_ended(self) -> None:
         for handle in [h for h, slot in self._slots.items() if slot.ended]:
             self._drop_slot(handle)
 
     def _drop_slot(self, handle: int) -> None:
         slot = self._slots.pop(handle)
-        # Order: stop the media ports, then the call. Deleting the recorder finalizes its WAV.
-        slot.player = None
+        # Order: the recorder (finalizing its WAV), then the call. Players are shared.
         slot.recorder = None
         slot.audio = None
         slot.call = None
@@ -688,13 +732,16 @@ class UserAgent:
         if phase is CallPhase.DISCONNECTED:
             slot.ended = True
             connected = info.connectDuration.sec + info.connectDuration.msec / 1000
-            ended = CallEnded(handle, info.lastStatusCode, info.lastReason, connected, at)
+            ended = CallEnded(
+                handle, info.lastStatusCode, info.lastReason, connected, at,
+                rx_level=round(slot.level_sum / slot.levels, 1) if slot.levels else None,
+                rx_audible_share=round(slot.audible / slot.levels, 3) if slot.levels else None)
             if slot.recorder is None:
                 self.events.put(ended)
                 return
             # The conference bridge closes a destroyed recorder's file on its next clock tick;
             # CallEnded waits for that, so its receiver always finds a complete WAV.
-            slot.player = slot.recorder = None
+            slot.recorder = None
             self._closing_recordings.append((time.monotonic() + 2.0, Path(slot.record or ""),
                                              ended))
         elif phase is not CallPhase.INCOMING:
@@ -714,7 +761,7 @@ class UserAgent:
         if not first and audio.getPortId() == slot.audio.getPortId():
             return  # a re-INVITE that kept the stream: connections still stand
         slot.audio = audio
-        slot.player = None  # a new stream needs new connections; the recording goes on
+        slot.playing = False  # a new stream needs new connections; the recording goes on
         if slot.recorder is not None:
             audio.startTransmit(slot.recorder)
         self._attach(slot)

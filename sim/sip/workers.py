@@ -9,6 +9,7 @@ workers are started with the ``spawn`` method so no pjsua state is ever inherite
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import multiprocessing
 import queue
@@ -98,7 +99,7 @@ class CallerWorkerConfig:
     account: AccountSpec  # its user authenticates; the From user is each caller's id
     dial: str
     answer_marker: str | None
-    keep_audio_dir: Path | None = None
+    record_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,14 +123,12 @@ def caller_worker(config: CallerWorkerConfig, commands: Any, results: Any) -> No
     inbox: queue.Queue[Any] = queue.Queue()
     try:
         with tempfile.TemporaryDirectory(prefix="hotline-callers-") as tmp:
-            workdir = config.keep_audio_dir or Path(tmp)
             tone = write_tone(Path(tmp) / "caller-tone.wav", CALLER_TONE_HZ)
             with UserAgent(config.settings, events=inbox) as ua:
                 accounts = [ua.add_account(config.account)
                             for _ in range(config.settings.max_calls)]
-                bot = CallerBot(ua, accounts, tone=tone, workdir=workdir,
-                                answer_marker=config.answer_marker,
-                                keep_audio=config.keep_audio_dir is not None,
+                bot = CallerBot(ua, accounts, tone=tone, answer_marker=config.answer_marker,
+                                record_dir=config.record_dir,
                                 emit=lambda r: results.put(CallDone(config.name, r)))
                 _forward(commands, inbox)
                 results.put(WorkerReady(config.name, ua.udp_port, ua.tcp_port))
@@ -221,5 +220,7 @@ def _next(inbox: queue.Queue[Any], bot: CallerBot | AnswerBot) -> Any:
 
 
 def _quiet_logging() -> None:
+    # A crash inside pjsua (C) would otherwise leave only an exit code: dump the Python stacks.
+    faulthandler.enable()
     # Workers log warnings and worse to stderr; the coordinator owns the terminal's stdout.
     logging.basicConfig(level=logging.WARNING, format="%(processName)s %(name)s: %(message)s")
