@@ -565,6 +565,7 @@ class Router:
         a.counts[c.channel] -= 1
 
     def _routable_on(self, a: AgentRec, ch: str) -> bool:
+        """May ``a`` be offered one more contact on ``ch``? (``_refresh`` inlines this.)"""
         if not a.presence_ready or not a.logged_in or a.wrap_until is not None:
             return False
         counts = a.counts
@@ -600,11 +601,18 @@ class Router:
                 history.popleft()
             out.append(AgentStateChanged(t, a.id, state, reason))
         idx = a.idx
+        routable = self._routable
+        if not a.presence_ready or not a.logged_in or a.wrap_until is not None:
+            for ch in a.channels:
+                routable[ch].discard(idx)
+            return
+        counts, capacity = a.counts, a.capacity
+        on_voice = self._voice_blocks and counts.get("voice", 0) > 0
         for ch in a.channels:
-            if self._routable_on(a, ch):
-                self._routable[ch].add(idx)
+            if counts[ch] < capacity[ch] and not (on_voice and ch != "voice"):
+                routable[ch].add(idx)
             else:
-                self._routable[ch].discard(idx)
+                routable[ch].discard(idx)
 
     # -- groups -------------------------------------------------------------------------------
 
