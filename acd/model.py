@@ -155,7 +155,7 @@ class AgentRec:
         self.presence_ready = False
         self.reason = ""
         self.wrap_until: float | None = None  # inf: held until wrapup_end
-        self.wrap_token = 0
+        self.wrap_token = 0  # the number of its live wrap-up timer, 0 for none
         self.wrap_contacts: list[tuple[str, float, float]] = []  # (entry queue, end t, talk s)
         self.slots: dict[str, tuple[str, bool]] = {}  # contact -> (channel, connected)
         self.counts: dict[str, int] = dict.fromkeys(self.channels, 0)
@@ -207,7 +207,7 @@ class ContactRec:
         self.answered_t = 0.0
         self.group: Group | None = None
         self.token = 0  # bumped whenever the contact enters or leaves a group's heap
-        self.timer_token = 0  # bumped whenever its escalation timer is replaced
+        self.timer_token = 0  # the number of its live escalation timer, 0 for none
 
 
 class Group:

@@ -312,7 +312,7 @@ class Router:
                                    f"{e.seconds}")
         if e.seconds is None:
             a.wrap_until = HELD
-            a.wrap_token += 1
+            a.wrap_token = 0
         elif a.wrap_until != HELD:
             a.wrap_until += e.seconds
             self._schedule_wrap(a)
@@ -390,7 +390,7 @@ class Router:
             self._release(c, agent)
             out.append(OfferCancelled(t, c.id, agent.id, e.reason))
         del self._contacts[c.id]
-        c.timer_token += 1
+        c.timer_token = 0
         wait = t - c.enqueue_t
         outcome = "callback" if e.reason == "callback" else "abandoned"
         self._metrics.left(t, c.entry_queue, wait, outcome)
@@ -451,11 +451,11 @@ class Router:
         self._place(c, t, out, announce=False)
 
     def _schedule_escalation(self, c: ContactRec) -> None:
-        c.timer_token += 1
         steps = c.queue.steps
+        c.timer_token = 0
         if c.stage < len(steps):
-            self._push_timer(c.queue_since + steps[c.stage].after_s, _ESCALATION, c.id,
-                             c.timer_token)
+            c.timer_token = self._push_timer(c.queue_since + steps[c.stage].after_s, _ESCALATION,
+                                             c.id)
 
     def _timer_live(self, entry: tuple[float, int, int, str, int]) -> bool:
         _, _, kind, key, token = entry
@@ -464,20 +464,22 @@ class Router:
             return c is not None and c.timer_token == token
         return self._agent_by_id[key].wrap_token == token
 
-    def _push_timer(self, due: float, kind: int, key: str, token: int) -> None:
+    def _push_timer(self, due: float, kind: int, key: str) -> int:
+        """Set a timer; its number is also the token that keeps it live (0 is never one), so a
+        timer left behind by a finished contact can never fire for a new one with its id."""
         self._tseq += 1
-        heapq.heappush(self._timers, (due, self._tseq, kind, key, token))
+        heapq.heappush(self._timers, (due, self._tseq, kind, key, self._tseq))
+        return self._tseq
 
     def _schedule_wrap(self, a: AgentRec) -> None:
-        a.wrap_token += 1
-        self._push_timer(a.wrap_until, _WRAP, a.id, a.wrap_token)  # type: ignore[arg-type]
+        a.wrap_token = self._push_timer(a.wrap_until, _WRAP, a.id)  # type: ignore[arg-type]
 
     def _finish_wrap(self, a: AgentRec, t: float) -> None:
         for queue, ended, talk in a.wrap_contacts:
             self._metrics.handled(t, queue, talk + (t - ended))
         a.wrap_contacts.clear()
         a.wrap_until = None
-        a.wrap_token += 1
+        a.wrap_token = 0
 
     # -- matching -----------------------------------------------------------------------------
 
@@ -554,7 +556,7 @@ class Router:
     def _reserve(self, c: ContactRec, a: AgentRec, t: float, out: list[Decision]) -> None:
         c.state = OFFERED
         c.agent = a
-        c.timer_token += 1  # no escalation while ringing; placed again if the offer fails
+        c.timer_token = 0  # no escalation while ringing; placed again if the offer fails
         a.slots[c.id] = (c.channel, False)
         a.counts[c.channel] += 1
         out.append(Offer(t, c.id, a.id, c.queue.name, c.channel, a.extension, self._ring_timeout))

@@ -376,3 +376,13 @@ def test_ivr_skills_narrow_the_queue() -> None:
     decisions = r.handle(ContactArrive(T0, "c1", "general", skills={"english": 5}))
     assert offers(decisions) == []
     assert offers(r.handle(AgentLogin(T0 + 1, "a9", ready=True))) == [("c1", "a9")]
+
+
+def test_a_reused_contact_id_does_not_inherit_the_old_timers() -> None:
+    r = Router.from_config(small_routing())
+    r.handle(ContactArrive(T0, "c1", "billing"))  # would escalate at T0+30
+    r.handle(ContactAbandon(T0 + 10, "c1"))
+    r.handle(ContactArrive(T0 + 20, "c1", "billing"))
+    assert r.next_deadline() == T0 + 50
+    assert r.tick(T0 + 49) == []
+    assert r.tick(T0 + 50) == [Escalated(T0 + 50, "c1", "billing", 0, "relax")]
