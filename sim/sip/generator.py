@@ -25,7 +25,7 @@ from sim.sip.bots import AnswerBehaviour, AnsweredCall, CallResult, not_started
 from sim.sip.errors import LoadPlanError, LoadRunError
 from sim.sip.plan import CallPlan, DtmfStep, peak_concurrency
 from sim.sip.pop import PopSeen
-from sim.sip.useragent import BUILD_MAX_CALLS, AccountSpec, UaSettings
+from sim.sip.useragent import BUILD_MAX_CALLS, RTP_PORTS_PER_PROCESS, AccountSpec, UaSettings
 from sim.sip.workers import (
     AnswerDone,
     AnswerWorkerConfig,
@@ -62,6 +62,7 @@ class LoadOptions:
     startup_timeout_s: float = 60.0
     drain_timeout_s: float = 30.0
     log_level: int = 1
+    rtp_base: int = 20000  # caller and agent processes take RTP ports upwards from here
 
     def __post_init__(self) -> None:
         if not self.targets:
@@ -149,10 +150,12 @@ class _Run:
 
     # ---------------------------------------------------------------- workers
 
-    def _settings(self) -> UaSettings:
+    def _settings(self, process: int) -> UaSettings:
         o = self.options
+        # Each process its own RTP range: random ports collide across a hundred processes.
         return UaSettings(bind_host=o.bind_host, udp_port=0 if o.transport == "udp" else None,
                           tcp_port=0 if o.transport == "tcp" else None, log_level=o.log_level,
+                          rtp_port=o.rtp_base + RTP_PORTS_PER_PROCESS * process,
                           user_agent="Hotline-load/0.1")
 
     def _start_workers(self) -> None:
@@ -161,7 +164,7 @@ class _Run:
         domain = o.targets[0]
         account = AccountSpec(o.caller_user, domain, o.caller_password, transport=o.transport)
         for n in range(count):
-            config = CallerWorkerConfig(f"caller-{n}", self._settings(), account, self.plan.dial,
+            config = CallerWorkerConfig(f"caller-{n}", self._settings(n), account, self.plan.dial,
                                         self.plan.answer_marker, o.record_dir)
             self.callers[config.name] = self._spawn(config.name, caller_worker, config,
                                                     BUILD_MAX_CALLS)
@@ -189,7 +192,8 @@ class _Run:
                           for user, password in zip(agents.users[start:start + per],
                                                     agents.passwords[start:start + per],
                                                     strict=True))
-            config = AnswerWorkerConfig(f"agents-{start // per}", self._settings(), specs,
+            config = AnswerWorkerConfig(f"agents-{start // per}",
+                                        self._settings(len(self.callers) + start // per), specs,
                                         behaviour, seed=self.plan.seed + start,
                                         pop_url=o.pop_url, pop_tokens=tokens[start:start + per])
             self.answerers[config.name] = self._spawn(config.name, answer_worker, config, 0)

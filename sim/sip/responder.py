@@ -28,7 +28,7 @@ from typing import Any
 from sim.sip.bots import AnswerBehaviour, AnsweredCall
 from sim.sip.errors import LoadPlanError, LoadRunError
 from sim.sip.plan import parse_dtmf_steps
-from sim.sip.useragent import AccountSpec, UaSettings
+from sim.sip.useragent import RTP_PORTS_PER_PROCESS, AccountSpec, UaSettings
 from sim.sip.workers import (
     AnswerDone,
     AnswerWorkerConfig,
@@ -49,6 +49,7 @@ class ResponderFarm:
     bind_host: str = "127.0.0.1"
     transport: str = "udp"
     startup_timeout_s: float = 60.0
+    rtp_base: int = 40000  # responder n takes RTP ports from rtp_base + 40 n
     targets: list[str] = field(default_factory=list)
     calls: list[AnsweredCall] = field(default_factory=list)
 
@@ -58,10 +59,11 @@ class ResponderFarm:
         self._workers: list[tuple[Any, Any]] = []
 
     def __enter__(self) -> ResponderFarm:
-        settings = UaSettings(bind_host=self.bind_host,
-                              udp_port=0 if self.transport == "udp" else None,
-                              tcp_port=0 if self.transport == "tcp" else None, log_level=1)
         for n in range(self.count):
+            settings = UaSettings(bind_host=self.bind_host,
+                                  udp_port=0 if self.transport == "udp" else None,
+                                  tcp_port=0 if self.transport == "tcp" else None, log_level=1,
+                                  rtp_port=self.rtp_base + RTP_PORTS_PER_PROCESS * n)
             config = AnswerWorkerConfig(
                 f"responder-{n}", settings,
                 (AccountSpec("responder", self.bind_host, transport=self.transport),),

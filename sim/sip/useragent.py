@@ -81,6 +81,8 @@ DTMF_DIGITS = frozenset("0123456789*#ABCD")
 # is 0, line noise a few units, a tone or speech tens.
 AUDIBLE_LEVEL = 8
 LEVEL_SAMPLE_S = 0.1
+# RTP+RTCP for 4 calls, with room for pjsua to skip ports another program holds.
+RTP_PORTS_PER_PROCESS = 40
 
 T = TypeVar("T")
 
@@ -92,7 +94,7 @@ class UaSettings:
     bind_host: str = "127.0.0.1"
     udp_port: int | None = 0
     tcp_port: int | None = 0
-    rtp_port: int = 0
+    rtp_port: int = 0  # first RTP port tried (+2 per call); 0: random, retried on collision
     max_calls: int = BUILD_MAX_CALLS
     clock_rate: int = 8000
     codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
@@ -552,6 +554,8 @@ class UserAgent:
         cfg.sipConfig.transportId = self._transports[spec.transport]
         cfg.mediaConfig.transportConfig.boundAddress = self.settings.bind_host
         cfg.mediaConfig.transportConfig.port = self.settings.rtp_port
+        if self.settings.rtp_port:
+            cfg.mediaConfig.transportConfig.portRange = RTP_PORTS_PER_PROCESS
         return cfg
 
     def _set_caller_id(self, account: int, user: str) -> None:
