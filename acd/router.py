@@ -339,7 +339,8 @@ class Router:
             raise EventFormatError(f"contact '{e.contact}' has channel {channel!r}; "
                                    f"use one of {', '.join(CHANNELS)}")
         self._seq += 1
-        c = ContactRec(e.contact, self._seq, channel, queue, tuple(sorted(e.skills.items())),
+        extra = tuple(sorted(e.skills.items())) if e.skills else ()
+        c = ContactRec(e.contact, self._seq, channel, queue, extra,
                        int(e.priority), t, dict(e.attributes), e.customer)
         self._contacts[c.id] = c
         self._metrics.arrived(t, queue.name)
@@ -598,9 +599,10 @@ class Router:
                 a.idle_since = t
             history = a.history
             history.append((t, state))
-            cutoff = self._metrics.cutoff
-            while len(history) > 2 and history[1][0] <= cutoff:
-                history.popleft()
+            if len(history) > 64:  # trim now and then: least_occupied walks it back an hour
+                cutoff = self._metrics.cutoff
+                while len(history) > 2 and history[1][0] <= cutoff:
+                    history.popleft()
             out.append(AgentStateChanged(t, a.id, state, reason))
         idx = a.idx
         routable = self._routable
