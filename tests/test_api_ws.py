@@ -1,0 +1,213 @@
+"""The WebSockets on a real uvicorn server and real Redis, with the ``websockets`` client.
+
+Every message a test receives is checked against ``cti/schemas/ws_messages.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+from api_support import agent_status, check, queue_status, seed_board, serving
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from cti.api import ApiServer, create_app
+from cti.api.ws import Feed
+from cti.pop import build_pop
+from cti.ports import ScreenPop, to_message
+from cti.schemas import ws_messages_schema
+from hotline.auth import TokenStore
+from hotline.db import Database
+from hotline.store import StateStore
+
+SCHEMA = ws_messages_schema()
+NOW = 1_763_800_000.0
+
+
+class Screen:
+    """One WebSocket client; every message it receives must match the schema."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+
+    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        message = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+        assert check(SCHEMA, message) == [], message
+        return message
+
+    async def closed_with(self) -> tuple[int, dict[str, Any]]:
+        """The error message and the close code of a refused connection."""
+        error = await self.next()
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(self.connection.recv(), 5.0)
+        assert closed.value.rcvd is not None
+        return closed.value.rcvd.code, error
+
+
+@dataclass
+class Live:
+    server: ApiServer
+    store: StateStore
+    tokens: dict[str, str]
+    delivered_clock: list[float]
+    connections: list[ClientConnection] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.server.url.replace("http://", "ws://") + path
+
+    async def open(self, path: str, who: str | None = None, *, via: str = "header",
+                   query: str = "") -> Screen:
+        headers = {}
+        params = [query] if query else []
+        if who is not None and via == "header":
+            headers["Authorization"] = f"Bearer {self.tokens[who]}"
+        elif who is not None:
+            params.append(f"token={self.tokens[who]}")
+        url = self.url(path) + ("?" + "&".join(params) if params else "")
+        connection = await connect(url, additional_headers=headers, open_timeout=5)
+        self.connections.append(connection)
+        return Screen(connection)
+
+    async def publish(self, *parts_and_message: Any) -> None:
+        *parts, message = parts_and_message
+        await self.store.publish(self.store.key(*parts), message)
+
+
+@pytest.fixture
+async def live(store: StateStore, database: Database) -> AsyncIterator[Live]:
+    token_store = TokenStore(database)
+    tokens = {who: token_store.issue(who, role) for who, role in [
+        ("a01", "agent"), ("a02", "agent"), ("sup", "supervisor"), ("adm", "admin")]}
+    await seed_board(store, ["a01", "a02"], ["billing", "support"])
+    ticks = iter(NOW + 100 + i for i in range(1000))
+    delivered: list[float] = []
+
+    def clock() -> float:
+        delivered.append(next(ticks))
+        return delivered[-1]
+
+    async with serving(create_app(store, database, token_store, clock=clock)) as server:
+        state = Live(server, store, tokens, delivered)
+        try:
+            yield state
+        finally:
+            for connection in state.connections:
+                await connection.close()
+
+
+def pop_for(agent: str, pop_id: str) -> ScreenPop:
+    return build_pop(
+        pop_id=pop_id, call_id=f"call-{pop_id}", agent=agent, contact=f"c-{pop_id}",
+        queue="billing", caller_id="+4930123456", wait_s=12.3456,
+        customer={"id": "C-1", "name": "Erika Muster", "tier": "gold", "balance": 42.5},
+        ivr_path=["greeting", "reason", "account"], inputs={"reason": "2", "pin": "****"},
+        attributes={"reason": "billing"}, now=NOW)
+
+
+async def test_an_agent_gets_hello_and_their_state_then_only_their_own_pops(live: Live) -> None:
+    screen = await live.open("/ws/agent", "a01")
+    assert await screen.next() == {"type": "hello", "subject": "a01", "role": "agent"}
+    assert await screen.next() == to_message(agent_status("a01"))
+
+    await live.publish("pop", "a02", to_message(pop_for("a02", "p-other")))
+    await live.publish("agent", "a02", to_message(agent_status("a02", "ready")))
+    await live.publish("pop", "a01", to_message(pop_for("a01", "p-mine")))
+    pop = await screen.next()
+    assert pop["type"] == "pop" and pop["pop_id"] == "p-mine" and pop["agent"] == "a01"
+    assert pop["inputs"]["pin"] == "****"
+    await live.publish("agent", "a01", to_message(agent_status("a01", "reserved")))
+    assert (await screen.next())["state"] == "reserved"
+
+
+async def test_a_pop_sent_to_the_screen_is_acknowledged_on_popack(live: Live) -> None:
+    async with Feed(live.store, [live.store.key("popack")]) as acks:
+        screen = await live.open("/ws/agent", "a01", via="query")
+        assert (await screen.next())["type"] == "hello"
+        await screen.next()  # the state snapshot
+        await live.publish("pop", "a01", to_message(pop_for("a01", "p-1")))
+        assert (await screen.next())["pop_id"] == "p-1"
+        channel, ack = await asyncio.wait_for(anext(acks.messages()), 5)
+    assert channel == live.store.key("popack")
+    assert ack == {"type": "pop_ack", "pop_id": "p-1", "agent": "a01",
+                   "delivered_at": live.delivered_clock[-1]}
+
+
+async def test_a_pop_for_someone_else_on_an_agents_channel_is_never_shown(
+        live: Live, caplog: pytest.LogCaptureFixture) -> None:
+    async with Feed(live.store, [live.store.key("popack")]) as acks:
+        screen = await live.open("/ws/agent", "a01")
+        await screen.next(), await screen.next()
+        await live.publish("pop", "a01", to_message(pop_for("a02", "misrouted")))
+        await live.publish("pop", "a01", to_message(pop_for("a01", "right")))
+        assert (await screen.next())["pop_id"] == "right"
+        _channel, ack = await asyncio.wait_for(anext(acks.messages()), 5)
+    assert ack["pop_id"] == "right"
+    assert any("dropped" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_agent_token_is_refused_for_another_agents_screen(live: Live) -> None:
+    screen = await live.open("/ws/agent", "a01", query="agent=a02")
+    code, error = await screen.closed_with()
+    assert code == 4403 and error["error_id"] == "forbidden" and "a02" in error["message"]
+    # the same token for its own agent is fine, by header or by query
+    own = await live.open("/ws/agent", "a01", query="agent=a01")
+    assert (await own.next())["type"] == "hello"
+
+
+@pytest.mark.parametrize(("path", "who", "code", "error_id"), [
+    ("/ws/agent", None, 4401, "unauthorized"),
+    ("/ws/agent", "sup", 4403, "forbidden"),
+    ("/ws/supervisor", "a01", 4403, "forbidden"),
+    ("/ws/supervisor", None, 4401, "unauthorized"),
+])
+async def test_refused_websockets_say_why(live: Live, path: str, who: str | None, code: int,
+                                          error_id: str) -> None:
+    screen = await live.open(path, who)
+    closed, error = await screen.closed_with()
+    assert (closed, error["error_id"]) == (code, error_id)
+    assert error["message"]
+
+
+async def test_an_unknown_token_in_the_query_is_refused(live: Live) -> None:
+    live.tokens["ghost"] = "htl_nothing"
+    screen = await live.open("/ws/agent", "ghost", via="query")
+    code, error = await screen.closed_with()
+    assert code == 4401 and error["error_id"] == "unauthorized"
+
+
+async def test_supervisors_get_the_board_then_queue_and_agent_updates(live: Live) -> None:
+    screen = await live.open("/ws/supervisor", "sup")
+    assert await screen.next() == {"type": "hello", "subject": "sup", "role": "supervisor"}
+    snapshot = [await screen.next() for _ in range(4)]
+    assert [(m["type"], m.get("agent") or m.get("queue")) for m in snapshot] == [
+        ("agent_state", "a01"), ("agent_state", "a02"),
+        ("queue_state", "billing"), ("queue_state", "support")]
+    update = to_message(replace(queue_status("billing", waiting=3), longest_wait_s=41.0))
+    await live.publish("supervisor", update)
+    await live.publish("supervisor", to_message(agent_status("a02", "not_ready",
+                                                             reason="lunch")))
+    assert await screen.next() == update
+    assert (await screen.next())["reason"] == "lunch"
+    admin = await live.open("/ws/supervisor", "adm")
+    assert (await admin.next())["role"] == "admin"
+
+
+async def test_a_disconnected_screen_releases_its_subscription(live: Live) -> None:
+    screen = await live.open("/ws/agent", "a02")
+    await screen.next()
+    await screen.connection.close()
+    channel = live.store.key("pop", "a02")
+    deadline = time.monotonic() + 5
+    while True:  # the server notices the close asynchronously: wait for Redis to agree
+        numsub = dict(await live.store.redis.pubsub_numsub(channel))
+        if numsub.get(channel, 0) == 0 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    assert numsub.get(channel, 0) == 0
+
