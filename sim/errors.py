@@ -8,7 +8,9 @@ without a traceback. Messages name the offending value and, where it is obvious,
      └── SimError                       any failure in sim/
           ├── AnalyticsInputError       a parameter of an Erlang formula is out of range
           ├── StaffingError             a staffing target cannot be met within the search limit
-          └── ForecastError             an intraday forecast CSV is malformed (file:line: ...)
+          ├── ForecastError             an intraday forecast CSV is malformed (file:line: ...)
+          └── ScenarioError             a simulation scenario cannot be run (unknown name, bad
+                                        sample file, a deployment with errors)
 """
 
 from __future__ import annotations
@@ -38,3 +40,9 @@ class ForecastError(SimError):
     """An intraday forecast file is unreadable or a row is invalid; the message starts file:line."""
 
     error_id = "forecast_error"
+
+
+class ScenarioError(SimError):
+    """A simulation scenario is missing, invalid, or names data that cannot be read."""
+
+    error_id = "scenario_error"

@@ -1,0 +1,603 @@
+"""The traffic model: simulated callers and agents around the real Router and IVR.
+
+Picture the control room of a model railway. The layout is the real thing (the deployment's
+``acd.Router`` and IVR flows); the simulator only runs the trains: it makes callers appear,
+walks each through the IVR with :class:`ivr.interpreter.CallSession`, hands the outcome to the
+Router as a ``ContactArrive``, and does whatever the Router decides (an ``Offer`` rings an agent
+who answers, or does not; a handled contact ends after its handling time; a waiting caller whose
+patience runs out abandons). Agents log in, take breaks and leave as their shifts say.
+
+The clock is a SimPy :class:`simpy.Environment` used as an *event calendar*: every future
+happening is one timeout whose callback does the work, with no SimPy process per caller or
+agent (a process costs a generator and several events per step; a callback costs one event).
+The Router's own timers (escalation, end of wrap-up) are honoured by a tick scheduled exactly at
+:meth:`acd.router.Router.next_deadline`. Every kind of random draw has its own stream, so a run
+is reproducible from its seed and two scenarios differing in one part share the other draws.
+
+Measurement: contacts are counted in the interval of their queue entry when it falls after the
+warm-up and before the end; arrivals stop at the end and the calls in the building are allowed
+to finish (for up to :data:`sim.plan.DRAIN_H` hours), so every counted contact has an outcome.
+Time-averaged quantities (agents staffed, agents working, callers waiting) are integrated over
+the measurement window only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from array import array
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+from simpy.events import Timeout
+
+from acd.decisions import AgentStateChanged, CallbackOffered, ContactDone, Offer
+from acd.events import (
+    AgentLogin,
+    AgentLogout,
+    AgentNotReady,
+    AgentReady,
+    ContactAbandon,
+    ContactArrive,
+    ContactEnd,
+    OfferAccept,
+    OfferTimeout,
+)
+from acd.router import Router
+from ivr.commands import Digits, Gather, Lookup, LookupResult, Menu, Play, Say
+from ivr.commands import Queue as QueueOutcome
+from ivr.interpreter import CallSession
+from sim.plan import BREAK, DRAIN_H, LOGIN, Plan
+from sim.results import Replication
+
+_NEW, _WAITING, _RINGING, _CONNECTED = -1, 0, 1, 2
+_WORKING = frozenset(("reserved", "busy", "wrap_up"))
+_STAFFED = frozenset(("ready", "reserved", "busy", "wrap_up"))
+_LOGGED_IN = frozenset(("ready", "reserved", "busy", "wrap_up", "not_ready"))
+
+
+class _Contact:
+    __slots__ = ("caller", "counted", "enqueue_t", "id", "ivr_s", "offer", "queue", "state")
+
+    def __init__(self, cid: str, caller: _Caller, t: float, ivr_s: float, counted: bool) -> None:
+        self.id = cid
+        self.caller = caller
+        self.enqueue_t = t
+        self.ivr_s = ivr_s
+        self.counted = counted
+        self.state = _NEW
+        self.offer = 0
+        self.queue = ""
+
+
+class _Caller:
+    __slots__ = ("customer", "phone", "retrials")
+
+    def __init__(self, phone: str, customer: dict[str, Any] | None) -> None:
+        self.phone = phone
+        self.customer = customer
+        self.retrials = 0
+
+
+class _AgentSeat:
+    __slots__ = ("breaks", "leaving", "reason", "state")
+
+    def __init__(self) -> None:
+        self.state = "logged_out"
+        self.reason = ""
+        self.leaving = False
+        self.breaks: list[float] = []  # minutes of breaks asked for and not yet begun
+
+
+class Simulation:
+    """One replication of a :class:`~sim.plan.Plan` with one seed."""
+
+    def __init__(self, plan: Plan, seed: int, *,
+                 progress: Callable[[float], None] | None = None) -> None:
+        self.plan = plan
+        self.seed = seed
+        self.progress = progress
+        self.env = simpy.Environment(initial_time=plan.start)
+        self.router = Router.from_config(plan.routing, plan.timezone)
+
+        def stream(name: str) -> random.Random:
+            return random.Random(f"{seed}:{name}")
+
+        self.r_arrival = stream("arrivals")
+        self.r_handle = stream("handling")
+        self.r_patience = stream("patience")
+        self.r_ivr = stream("ivr")
+        self.r_caller = stream("callers")
+        self.r_rona = stream("rona")
+        self.r_retrial = stream("retrials")
+        self.r_callback = stream("callback")
+
+        self.contacts: dict[str, _Contact] = {}
+        self.agents: dict[str, _AgentSeat] = {a.id: _AgentSeat() for a in plan.routing.agents}
+        self._tick_pending: set[float] = set()
+        self._uses_timers = any(q.escalation or q.wrap_up_s > 0
+                                for q in plan.routing.queues.values())
+        self._seq = 0
+        self._choices = _compile_choices(plan)
+        self._tiers = _table(plan.ivr.customers.tiers) if plan.ivr is not None else ((), ())
+
+        # -- measurement ---------------------------------------------------------------------
+        self.m0 = plan.measure_start
+        self.m1 = plan.measure_end
+        self.iv = plan.interval_s
+        bins = max(1, int(math.ceil(plan.duration_s / plan.interval_s - 1e-9)))
+        self.bins = bins
+        self.c_calls = [0] * bins
+        self.c_offered = [0] * bins
+        self.c_answered = [0] * bins
+        self.c_in_target = [0] * bins
+        self.c_abandoned = [0] * bins
+        self.c_callback = [0] * bins
+        self.s_wait = [0.0] * bins
+        self.a_staffed = [0.0] * bins
+        self.a_working = [0.0] * bins
+        self.a_waiting = [0.0] * bins
+        self.waits = array("d")
+        self.ivr_outcomes: dict[str, int] = {}
+        self.escalations = 0
+        self.overflows = 0
+        self.retrials = 0
+        self.ivr_time = 0.0
+        self.ivr_counted = 0
+        self.handle_time = 0.0
+        self.n_staffed = 0
+        self.n_working = 0
+        self.n_waiting = 0
+        self._last = self.m0
+        self._in_target = plan.target_s
+
+        # -- daily overdispersion ------------------------------------------------------------
+        cv = plan.extra.get("daily_cv", 0.0)
+        days = int(len(plan.rates) * plan.slot_s // 86400) + 1
+        if cv > 0:
+            shape = 1.0 / (cv * cv)
+            self._day_factor = [self.r_arrival.gammavariate(shape, 1.0 / shape)
+                                for _ in range(days)]
+        else:
+            self._day_factor = [1.0] * days
+
+    # -- the calendar ------------------------------------------------------------------------
+    def _at(self, t: float, callback: Callable[[Any], None], value: Any) -> None:
+        delay = t - self.env._now
+        event = Timeout(self.env, delay if delay > 0 else 0.0, value)
+        event.callbacks.append(callback)  # type: ignore[union-attr]
+
+    def run(self) -> Replication:
+        plan = self.plan
+        for sid in plan.synthetic:
+            self._handle(AgentLogin(plan.start, sid, ready=True))
+        for event in plan.shift_events:
+            self._at(max(event.t, plan.start), self._shift_event, event)
+        self._k = -1
+        self._slot_end = plan.start
+        self._next_arrival(plan.start)
+        end = self.m1
+        env = self.env
+        if self.progress is None:
+            env.run(until=end)
+        else:
+            step = (end - plan.start) / 100.0
+            for i in range(1, 101):
+                env.run(until=plan.start + step * i)
+                self.progress(i / 100.0)
+        self._level(end)
+        cap = end + DRAIN_H * 3600.0
+        while self.contacts and env.peek() < cap:
+            env.step()
+        return self._result()
+
+    # -- arrivals ----------------------------------------------------------------------------
+    def _next_arrival(self, t: float) -> None:
+        """Schedule the next arrival after ``t`` in the piecewise-constant rate profile."""
+        plan = self.plan
+        rates = plan.rates
+        rng = self.r_arrival
+        k = self._k
+        slot_end = self._slot_end
+        while True:
+            if t >= slot_end:
+                k += 1
+                if k >= len(rates):
+                    self._k = k
+                    return
+                slot_end = plan.start + (k + 1) * plan.slot_s
+                t = max(t, plan.start + k * plan.slot_s)
+                continue
+            rate = rates[k] * self._day_factor[int(k * plan.slot_s // 86400)]
+            if rate > 0:
+                nt = t + rng.expovariate(rate)
+                if nt < slot_end:
+                    self._k, self._slot_end = k, slot_end
+                    if nt < self.m1:
+                        self._at(nt, self._arrive, None)
+                    return
+            t = slot_end
+
+    def _arrive(self, event: Any) -> None:
+        t = self.env._now
+        self._next_arrival(t)
+        self._call(t, self._new_caller())
+
+    def _new_caller(self) -> _Caller:
+        self._seq += 1
+        ivr = self.plan.ivr
+        customer = None
+        if ivr is not None:
+            spec = ivr.customers
+            rng = self.r_caller
+            if rng.random() < spec.known:
+                customer = {"id": f"C-{self._seq}", "tier": _pick(self._tiers, rng.random()),
+                            "balance": round(rng.uniform(5, 300), 2)
+                            if rng.random() < spec.balance_known else None}
+        return _Caller(f"0301{self._seq:07d}", customer)
+
+    def _call(self, t: float, caller: _Caller) -> None:
+        plan = self.plan
+        counted = self.m0 <= t < self.m1
+        if counted:
+            self.c_calls[int((t - self.m0) // self.iv)] += 1
+        if plan.ivr is None:
+            self._enqueue_now(t, caller, plan.queue, 0, {}, None, 0.0)
+            return
+        outcome, ivr_s = self._walk_ivr(t, caller)
+        if counted:
+            self.ivr_time += ivr_s
+            self.ivr_counted += 1
+        if type(outcome) is QueueOutcome:
+            self._at(t + ivr_s, self._enqueue, (caller, outcome, ivr_s))
+        elif counted:
+            kind = outcome if type(outcome) is str else type(outcome).__name__.lower()
+            self.ivr_outcomes[kind] = self.ivr_outcomes.get(kind, 0) + 1
+
+    def _enqueue(self, event: Any) -> None:
+        caller, outcome, ivr_s = event._value
+        self._enqueue_now(self.env._now, caller, outcome.queue, outcome.priority,
+                          dict(outcome.skills), outcome.customer_id, ivr_s)
+
+    def _enqueue_now(self, t: float, caller: _Caller, queue: str | None, priority: int,
+                     skills: dict[str, int], customer: str | None, ivr_s: float) -> None:
+        self._seq += 1
+        cid = f"c{self._seq}"
+        counted = self.m0 <= t < self.m1
+        contact = _Contact(cid, caller, t, ivr_s, counted)
+        self.contacts[cid] = contact
+        if counted:
+            self.c_offered[int((t - self.m0) // self.iv)] += 1
+        self._handle(ContactArrive(t, cid, queue, priority, skills, {}, customer))
+        if contact.state == _NEW and cid in self.contacts:
+            contact.state = _WAITING
+            self._waiting(t, +1)
+            if self.plan.patience is not None:
+                self._at(t + self.plan.patience.sample(self.r_patience), self._patience_over,
+                         contact)
+
+    # -- the IVR -----------------------------------------------------------------------------
+    def _walk_ivr(self, t: float, caller: _Caller) -> tuple[Any, float]:
+        """Run the caller through the real flow at once; return the outcome and its duration.
+
+        The interpreter needs no time to pass between commands (time matters to it only as
+        ``now`` for business hours, fixed at the call's start), so the whole walk happens at the
+        arrival and the caller reaches the queue after the walk's total duration.
+        """
+        ivr = self.plan.ivr
+        assert ivr is not None
+        session = CallSession(self.plan.flows, ivr.flow, caller_id=caller.phone,
+                              now=dt.datetime.fromtimestamp(t, dt.UTC),
+                              uniqueid=f"call{self._seq}")
+        prompt_s, think_s, digit_s = ivr.prompt_s, ivr.think_s, ivr.digit_s
+        rng = self.r_ivr
+        choices = self._choices
+        duration = 0.0
+        command: Any = session.start()
+        while session.outcome is None:
+            kind = type(command)
+            result: Any = None
+            if kind is Play:
+                duration += prompt_s * len(command.prompts)
+            elif kind is Menu:
+                duration += prompt_s * len(command.prompts)
+                table = choices.get(session.path[-1])
+                if table is None:
+                    choice = command.options[int(rng.random() * len(command.options))]
+                else:
+                    choice = _pick(table, rng.random())
+                if choice == "hangup":
+                    session.hang_up()
+                    return "ivr_abandoned", duration + think_s
+                if choice == "timeout":
+                    duration += command.timeout_s
+                    result = Digits("")
+                elif choice == "invalid":
+                    duration += think_s
+                    result = Digits(_invalid(command.options))
+                else:
+                    duration += think_s
+                    result = Digits(choice)
+            elif kind is Gather:
+                duration += prompt_s * len(command.prompts)
+                table = choices.get(session.path[-1])
+                choice = "valid" if table is None else _pick(table, rng.random())
+                if choice == "hangup":
+                    session.hang_up()
+                    return "ivr_abandoned", duration + think_s
+                if choice == "timeout":
+                    duration += command.timeout_s
+                    result = Digits("")
+                else:
+                    count = command.min_digits if choice == "valid" else max(
+                        0, command.min_digits - 1) or command.max_digits + 1
+                    duration += think_s + digit_s * count
+                    result = Digits(("0123456789" * (count // 10 + 1))[:count])
+            elif kind is Say:
+                duration += ivr.say_s
+            elif kind is Lookup:
+                duration += ivr.lookup_s
+                found = caller.customer
+                if found is not None and command.by == "phone" and \
+                        rng.random() >= ivr.customers.phone_match:
+                    found = None
+                result = LookupResult(found)
+            command = session.send(result)
+        return session.outcome, duration
+
+    # -- the Router --------------------------------------------------------------------------
+    def _handle(self, event: Any) -> None:
+        out = self.router.handle(event)
+        if out:
+            self._apply(out)
+        if self._uses_timers:
+            due = self.router.next_deadline()
+            if due is not None and due not in self._tick_pending:
+                self._tick_pending.add(due)
+                self._at(due, self._tick, due)
+
+    def _tick(self, event: Any) -> None:
+        self._tick_pending.discard(event._value)
+        self._handle_tick()
+
+    def _handle_tick(self) -> None:
+        out = self.router.tick(self.env._now)
+        if out:
+            self._apply(out)
+        due = self.router.next_deadline()
+        if due is not None and due not in self._tick_pending:
+            self._tick_pending.add(due)
+            self._at(due, self._tick, due)
+
+    def _apply(self, decisions: list[Any]) -> None:
+        for d in decisions:
+            kind = type(d)
+            if kind is AgentStateChanged:
+                self._agent_state(d)
+            elif kind is Offer:
+                self._offer(d)
+            elif kind is ContactDone:
+                self._done(d)
+            elif kind is CallbackOffered:
+                if self.r_callback.random() < self.plan.callback_accept:
+                    self._at(d.t, self._take_callback, d.contact)
+            else:
+                name = kind.__name__
+                if name == "Escalated":
+                    self.escalations += 1
+                elif name == "Overflowed":
+                    self.overflows += 1
+
+    def _offer(self, d: Offer) -> None:
+        contact = self.contacts[d.contact]
+        if contact.state == _WAITING:
+            self._waiting(d.t, -1)
+        contact.state = _RINGING
+        contact.offer += 1
+        contact.queue = d.queue
+        plan = self.plan
+        if plan.rona_probability and self.r_rona.random() < plan.rona_probability:
+            self._at(d.t + d.ring_timeout_s, self._ring_out, (contact, contact.offer, d.agent))
+        elif plan.answer_s > 0:
+            self._at(d.t + plan.answer_s, self._answer, (contact, contact.offer, d.agent))
+        else:
+            self._accept(d.t, contact, d.agent)
+
+    def _answer(self, event: Any) -> None:
+        contact, offer, agent = event._value
+        if contact.state == _RINGING and contact.offer == offer and contact.id in self.contacts:
+            self._accept(self.env._now, contact, agent)
+
+    def _accept(self, t: float, contact: _Contact, agent: str) -> None:
+        contact.state = _CONNECTED
+        self._handle(OfferAccept(t, contact.id, agent))
+        dist = self.plan.handling.get(contact.queue, self.plan.default_handling)
+        talk = dist.sample(self.r_handle)
+        if contact.counted:
+            self.handle_time += talk
+        self._at(t + talk, self._hang_up, contact)
+
+    def _ring_out(self, event: Any) -> None:
+        contact, offer, agent = event._value
+        if contact.state == _RINGING and contact.offer == offer and contact.id in self.contacts:
+            contact.state = _WAITING
+            self._waiting(self.env._now, +1)
+            self._handle(OfferTimeout(self.env._now, contact.id, agent))
+
+    def _hang_up(self, event: Any) -> None:
+        self._handle(ContactEnd(self.env._now, event._value.id))
+
+    def _patience_over(self, event: Any) -> None:
+        contact = event._value
+        if contact.state != _CONNECTED and contact.id in self.contacts:
+            self._handle(ContactAbandon(self.env._now, contact.id))
+
+    def _take_callback(self, event: Any) -> None:
+        contact = self.contacts.get(event._value)
+        if contact is not None and contact.state != _CONNECTED:
+            self._handle(ContactAbandon(self.env._now, contact.id, "callback"))
+
+    def _done(self, d: ContactDone) -> None:
+        contact = self.contacts.pop(d.contact)
+        outcome = d.outcome
+        if contact.state == _WAITING and outcome != "handled":
+            self._waiting(d.t, -1)
+        if contact.counted:
+            i = int((contact.enqueue_t - self.m0) // self.iv)
+            if outcome == "handled":
+                self.c_answered[i] += 1
+                self.s_wait[i] += d.wait_s
+                self.waits.append(d.wait_s)
+                if d.wait_s <= self._in_target:
+                    self.c_in_target[i] += 1
+            elif outcome == "abandoned":
+                self.c_abandoned[i] += 1
+            else:
+                self.c_callback[i] += 1
+        if outcome == "abandoned" and self.plan.retrial_probability:
+            caller = contact.caller
+            if self.r_retrial.random() < self.plan.retrial_probability:
+                caller.retrials += 1
+                if contact.counted:
+                    self.retrials += 1
+                delay = self.plan.retrial_delay.sample(self.r_retrial)  # type: ignore[union-attr]
+                if d.t + delay < self.m1:
+                    self._at(d.t + delay, self._redial, caller)
+
+    def _redial(self, event: Any) -> None:
+        self._call(self.env._now, event._value)
+
+    # -- agents ------------------------------------------------------------------------------
+    def _shift_event(self, event: Any) -> None:
+        e = event._value
+        seat = self.agents[e.agent]
+        t = self.env._now
+        if e.kind == LOGIN:
+            seat.leaving = False
+            seat.breaks.clear()
+            if seat.state == "logged_out":
+                self._handle(AgentLogin(t, e.agent, ready=True))
+        elif e.kind == BREAK:
+            if seat.state in _LOGGED_IN and not seat.leaving:
+                seat.breaks.append(e.minutes)
+                if seat.state != "not_ready":
+                    self._handle(AgentNotReady(t, e.agent, "break"))
+        else:
+            if seat.state in _LOGGED_IN:
+                seat.leaving = True
+                seat.breaks.clear()
+                if seat.state == "not_ready" or seat.state == "ready":
+                    self._handle(AgentLogout(t, e.agent))
+                else:
+                    self._handle(AgentNotReady(t, e.agent, "end_of_shift"))
+
+    def _agent_state(self, d: AgentStateChanged) -> None:
+        seat = self.agents[d.agent]
+        old = seat.state
+        new = d.state
+        seat.state, seat.reason = new, d.reason
+        staffed = (new in _STAFFED) - (old in _STAFFED)
+        working = (new in _WORKING) - (old in _WORKING)
+        if staffed or working:
+            self._level(d.t)
+            self.n_staffed += staffed
+            self.n_working += working
+        if new == "not_ready":
+            if seat.leaving:
+                self._at(d.t, self._logout, d.agent)
+            elif d.reason == "break" and seat.breaks:
+                self._at(d.t + seat.breaks.pop(0) * 60.0, self._back, d.agent)
+            elif d.reason in ("rona", "rejected"):
+                self._at(d.t + self.plan.rona_ready_after_s, self._back, d.agent)
+
+    def _logout(self, event: Any) -> None:
+        seat = self.agents[event._value]
+        if seat.leaving and seat.state == "not_ready":
+            self._handle(AgentLogout(self.env._now, event._value))
+
+    def _back(self, event: Any) -> None:
+        seat = self.agents[event._value]
+        if seat.state == "not_ready" and not seat.leaving:
+            if seat.breaks:  # another break fell due during this one: take it now
+                self._at(self.env._now + seat.breaks.pop(0) * 60.0, self._back, event._value)
+            else:
+                self._handle(AgentReady(self.env._now, event._value))
+
+    # -- time averages -----------------------------------------------------------------------
+    def _waiting(self, t: float, change: int) -> None:
+        self._level(t)
+        self.n_waiting += change
+
+    def _level(self, t: float) -> None:
+        """Add the current levels times the time since the last change to the interval bins."""
+        last = self._last
+        if t > self.m1:
+            t = self.m1
+        if t <= last:
+            return
+        iv = self.iv
+        staffed, working, waiting = self.n_staffed, self.n_working, self.n_waiting
+        i = int((last - self.m0) // iv)
+        while last < t:
+            edge = self.m0 + (i + 1) * iv
+            upto = t if t < edge else edge
+            span = upto - last
+            self.a_staffed[i] += staffed * span
+            self.a_working[i] += working * span
+            self.a_waiting[i] += waiting * span
+            last = upto
+            i += 1
+        self._last = t
+
+    # -- results -----------------------------------------------------------------------------
+    def _result(self) -> Replication:
+        return Replication(
+            seed=self.seed, start=self.m0, interval_s=self.iv, target_s=self.plan.target_s,
+            calls=self.c_calls, offered=self.c_offered, answered=self.c_answered,
+            in_target=self.c_in_target, abandoned=self.c_abandoned, callbacks=self.c_callback,
+            wait_sum=self.s_wait, staffed_s=self.a_staffed, working_s=self.a_working,
+            waiting_s=self.a_waiting, waits=self.waits.tolist(), ivr_outcomes=self.ivr_outcomes,
+            retrials=self.retrials, escalations=self.escalations, overflows=self.overflows,
+            ivr_time_s=self.ivr_time, ivr_calls=self.ivr_counted,
+            still_waiting=len(self.contacts),
+        )
+
+
+def _table(probabilities: dict[Any, float]) -> tuple[tuple[float, ...], tuple[str, ...]]:
+    total = 0.0
+    cumulative = []
+    labels = []
+    for label, p in probabilities.items():
+        total += p
+        cumulative.append(total)
+        labels.append(str(label))
+    cumulative[-1] = math.inf  # rounding never lets a draw fall off the end
+    return tuple(cumulative), tuple(labels)
+
+
+def _pick(table: tuple[tuple[float, ...], tuple[str, ...]], u: float) -> str:
+    cumulative, labels = table
+    for bound, label in zip(cumulative, labels, strict=True):
+        if u < bound:
+            return label
+    return labels[-1]
+
+
+def _invalid(options: tuple[str, ...]) -> str:
+    for digit in "9876543210*":
+        if digit not in options:
+            return digit
+    return "#"
+
+
+def _compile_choices(plan: Plan) -> dict[str, tuple[tuple[float, ...], tuple[str, ...]]]:
+    if plan.ivr is None:
+        return {}
+    out = {}
+    for key, options in plan.ivr.choices.items():
+        flow, _, node = key.rpartition("/")
+        path = key if flow else node
+        out[path] = _table({k: v for k, v in options.items() if v > 0})
+    return out
