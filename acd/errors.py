@@ -15,6 +15,9 @@ message as it is and the live engine logs it with the contact and agent ids::
           ├── EventFormatError      a recorded event that is not valid (replay files, logs)
           ├── ReplayError           a replay file that cannot be read, or a refused event in it
           └── SnapshotError         a snapshot that does not fit the routing configuration
+
+An error raised by ``Router.handle`` carries ``decisions``: those of the timers that fell due
+before the refused event (the Router keeps them applied, as ``tick(event.t)`` would have).
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -676,9 +675,6 @@ class Router:
             c.id, c.state, c.queue.name, c.entry_queue, c.channel, c.priority, c.enqueue_t,
             c.agent.id if c.agent is not None else None, requirement(c.queue, c.extra, c.stage),
         )
-
-    def _all_agents(self) -> Iterable[AgentRec]:
-        return self._agents
 
 
 def _no_op(event: Event, t: float, out: list[Decision]) -> None:
