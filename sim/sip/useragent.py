@@ -211,6 +211,7 @@ class UserAgent:
         self._slots: dict[int, _Slot] = {}
         self._closing_recordings: list[tuple[float, Path, CallEnded]] = []
         self._players: dict[str, Any] = {}
+        self._unregistering: set[int] = set()
         self._next_sample = 0.0
 
     # ----------------------------------------------------------------- lifecycle
@@ -497,11 +498,15 @@ class UserAgent:
             self._destroy_endpoint()
 
     def _unregister(self, deadline: float) -> None:
-        registered = [a for a in self._accounts.values() if a.getInfo().regIsActive]
-        for account in registered:
-            account.setRegistration(False)
-        while time.monotonic() < deadline and any(a.getInfo().regIsActive for a in registered):
+        # Wait for the answer to each un-REGISTER (a registrar usually challenges it first),
+        # not for regIsActive, which drops as soon as the request leaves.
+        for handle, account in self._accounts.items():
+            if account.getInfo().regIsActive:
+                self._unregistering.add(handle)
+                account.setRegistration(False)
+        while self._unregistering and time.monotonic() < deadline:
             self._ep.libHandleEvents(20)
+        self._unregistering.clear()
 
     def _destroy_endpoint(self) -> None:
         if self._ep is None:
@@ -710,6 +715,8 @@ class UserAgent:
     # ------------------------------------------------ pump thread: callback sinks
 
     def on_reg_state(self, account: int, code: int, reason: str, expires: int) -> None:
+        if expires == 0 or code >= 300:
+            self._unregistering.discard(account)
         self.events.put(RegistrationChanged(account, code, reason, expires, self._clock()))
 
     def on_incoming_call(self, account: int, pj_call_id: int, whole_msg: str) -> None:
