@@ -44,8 +44,8 @@ COLUMNS = ("id", "name", "phone", "account", "tier", "email")
 DEFAULT_TIER = "standard"
 MAX_REPORTED = 20  # problems listed in the message; all of them are in details
 CHUNK = 500
-_LIMITS = {"id": 64, "name": 200, "phone": 40, "account": 40, "tier": 20, "email": 200}
-_PHONE = re.compile(r"^\+?\d{2,39}$")
+_LIMITS = {"id": 64, "name": 200, "account": 40, "tier": 20, "email": 200}
+_PHONE = re.compile(r"^\+?\d{2,39}$")  # normalised; fits the 40-character column
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -176,7 +176,7 @@ def _check(row: dict[str, Any]) -> list[str]:
         if value is not None and len(value) > limit:
             problems.append(f"'{column}' is {len(value)} characters long; at most {limit}")
     phone = row.get("phone")
-    if phone is not None and not _PHONE.match(phone):
+    if phone is not None and not _PHONE.match(normalize_phone(phone)):
         problems.append(f"phone {phone!r} is not a phone number (digits, optionally a "
                         "leading +; spaces, dashes and brackets are allowed)")
     email = row.get("email")
@@ -208,9 +208,9 @@ def _rows(path: Path, problems: list[str]) -> Iterator[_Row]:
                                     f"the header names {len(header)} columns")
                     continue
                 values = {name: _cell(name, text) for name, text in raw.items()}
+                found = _check(values)
                 if values.get("phone") is not None:
                     values["phone"] = normalize_phone(values["phone"])
-                found = _check(values)
                 problems.extend(f"{path}:{line}: {p}" for p in found)
                 if not found:
                     yield _Row(line, values)
