@@ -90,7 +90,7 @@ def record(routing: Routing, calls: int, seed: int) -> tuple[list[Any], list[int
     waiting_seen: list[int] = []
     state: dict[str, str] = {}  # contact -> waiting | offered | connected
     offer_of: dict[str, int] = {}  # contact -> number of its live offer
-    rate = n_agents / 250.0  # a third more than the floor can serve: a queue builds up
+    rate = n_agents / 220.0  # half as much again as the floor can serve: a queue builds up
 
     def later(t: float, make: Any) -> None:
         nonlocal seq

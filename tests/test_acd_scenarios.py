@@ -386,3 +386,16 @@ def test_a_reused_contact_id_does_not_inherit_the_old_timers() -> None:
     assert r.next_deadline() == T0 + 50
     assert r.tick(T0 + 49) == []
     assert r.tick(T0 + 50) == [Escalated(T0 + 50, "c1", "billing", 0, "relax")]
+
+
+def test_a_snapshot_from_another_floor_is_refused() -> None:
+    from acd.errors import SnapshotError
+
+    r = Router.from_config(small_routing())
+    r.handle(AgentLogin(T0, "a9", ready=True))
+    saved = r.snapshot()
+    other = floor({"q": {"skills": {"general": 1}}}, [("a1", {"general": 5}, {})])
+    with pytest.raises(SnapshotError, match="agent 'a2', which routing.yaml no longer defines"):
+        Router.restore(other.routing, saved)
+    with pytest.raises(SnapshotError, match="not a version 1 router snapshot"):
+        Router.restore(small_routing(), {"version": 99})
