@@ -395,7 +395,7 @@ def test_a_snapshot_from_another_floor_is_refused() -> None:
     r.handle(AgentLogin(T0, "a9", ready=True))
     saved = r.snapshot()
     other = floor({"q": {"skills": {"general": 1}}}, [("a1", {"general": 5}, {})])
-    with pytest.raises(SnapshotError, match="agent 'a2', which routing.yaml no longer defines"):
+    with pytest.raises(SnapshotError, match=r"agent 'a2', which routing\.yaml no longer defines"):
         Router.restore(other.routing, saved)
     with pytest.raises(SnapshotError, match="not a version 1 router snapshot"):
         Router.restore(small_routing(), {"version": 99})
