@@ -14,6 +14,9 @@ Keys (``StateStore.key(...)`` adds the ``hotline:`` namespace)
     ``commands``          stream of :class:`Command` JSON, appended by any process, applied by
                           the leader in order (it stores the last id it applied)
     ``lease:routing``     the routing lease (``hotline.store.Lease``)
+    ``commands:applied``  id of the last ``commands`` entry the leader applied (fenced write)
+    ``ivr:<contact>``     :class:`QueueRequest` JSON: what the IVR (any process's FastAGI) knew
+                          when it queued the caller; read by the leader on ``HotlineQueued``
 
 Pub/sub channels
     ``pop:<agent>``       :class:`ScreenPop` for that agent's WebSocket(s)
@@ -102,6 +105,40 @@ class PopAck:
     pop_id: str
     agent: str
     delivered_at: float  # epoch seconds, when the WebSocket send completed
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRequest:
+    """A caller the IVR handed to the ACD (the FastAGI ``queue`` step), keyed by contact id.
+
+    The contact id is the caller channel's ``HOTLINE_CONTACT`` (the dialplan sets it to the
+    channel's Uniqueid). Whichever process ran the IVR writes it under ``ivr:<contact>``; the
+    leader reads it when the dialplan reports the caller parked (``UserEvent HotlineQueued``).
+    """
+
+    type: Literal["queue_request"]
+    contact: str
+    channel: str
+    caller_id: str
+    queue: str
+    skills: dict[str, int]
+    priority: int
+    attributes: dict[str, Any]
+    customer_id: str | None
+    ivr_path: list[str]
+    inputs: dict[str, str]  # sensitive values already masked by the IVR
+    language: str
+    at: float  # epoch seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> QueueRequest:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+QUEUE_REQUEST_TTL_S = 3600.0
 
 
 def to_message(value: AgentStatus | QueueStatus | ScreenPop | PopAck) -> dict[str, Any]:

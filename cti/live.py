@@ -1,0 +1,531 @@
+"""The live engine: the routing leader's asyncio driver around :class:`cti.engine.RoutingEngine`.
+
+One :class:`LiveEngine` runs in the process that holds the routing lease. It owns the AMI
+session (:class:`cti.ami.client.AmiClient`), the call tracker and the Router, and every input
+goes through one inbox, consumed by one task, in order:
+
+* AMI events -> the tracker -> call transitions (the IVR's hand-over is read from
+  ``ivr:<contact>`` when the dialplan reports a caller parked);
+* the ``commands`` stream (agent log in, ready, not ready, log out, end of wrap-up);
+* the Router's timers (a tick at :meth:`acd.router.Router.next_deadline`);
+* after every AMI (re)connect: the resynchronisation, then :meth:`RoutingEngine.reconcile`.
+
+Each batch of inputs ends with **one fenced write** (:meth:`cti.leader.Leadership.commit`):
+the Router events (``router:log``, replay format), the ``contacts`` and ``agents`` hashes, the
+id of the last applied command and, every ``snapshot_interval_s``, the Router's snapshot. A
+restarted or new leader restores the snapshot and replays the log written after it, so it
+resumes with every caller still waiting and every agent in their state.
+
+An offer is carried out by its own tracked task: publish the :class:`~cti.ports.ScreenPop`
+on ``pop:<agent>``, wait for a :class:`~cti.ports.PopAck` (at most ``pop_ack_timeout_s``),
+check the lease, then ``Redirect`` the caller to ``hotline-connect,<extension>,1``. When the
+agent's phone starts ringing the pop lead time (pop delivered -> ring start) is logged with
+the call and agent ids. Failures of such tasks are logged with the call id; only a lost lease
+stops the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from acd.codec import event_from_json, event_to_json
+from acd.errors import AcdError
+from acd.router import Router
+from cti.aio import redis_call
+from cti.ami.client import AmiClient, AmiSettings
+from cti.ami.events import AmiEvent
+from cti.ami.snapshot import resynchronise
+from cti.clock import Clock, WallClock
+from cti.effects import (
+    AgentUpdated,
+    ContactUpdated,
+    Effect,
+    OfferPlaced,
+    QueuesTouched,
+    RingStarted,
+    RouterLogged,
+)
+from cti.engine import RoutingEngine
+from cti.errors import AmiActionError, AmiError
+from cti.leader import Batch, Leadership
+from cti.ports import (
+    POP_ACK_TIMEOUT_S,
+    Command,
+    PopAck,
+    QueueRequest,
+    QueueStatus,
+    ScreenPop,
+    to_message,
+)
+from cti.tracker import CallTracker, TrackerConfig
+from cti.transitions import CallTransition, CallView, Queued
+from hotline.config.routing import Routing
+from hotline.store import LeaseLost, StateStore, StoreError
+from ivr.customers import CustomerLookup
+
+TransitionListener = Callable[[CallTransition], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """Tunables of the live engine (seconds are real seconds unless noted)."""
+
+    pop_ack_timeout_s: float = POP_ACK_TIMEOUT_S
+    customer_timeout_s: float = 0.2
+    snapshot_interval_s: float = 2.0  # engine-clock seconds between Router snapshots
+    queue_status_interval_s: float = 0.5
+    command_block_ms: int = 200
+    connect_context: str = "hotline-connect"
+    max_batch: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class PopLead:
+    """One call's screen-pop lead: ``lead_s`` from pop delivered to ring start (>0: pop first)."""
+
+    call_id: str
+    contact: str
+    agent: str
+    lead_s: float
+    acknowledged: bool
+
+
+class LiveEngine:
+    """The routing leader's engine (see the module docstring). ``run()`` until cancelled."""
+
+    def __init__(self, routing: Routing, *, store: StateStore, leadership: Leadership,
+                 ami: AmiSettings, clock: Clock | None = None, timezone: str = "UTC",
+                 lookup: CustomerLookup | None = None, tracker_config: TrackerConfig | None = None,
+                 options: EngineOptions | None = None,
+                 listeners: Iterable[TransitionListener] = (),
+                 logger: logging.Logger | None = None) -> None:
+        self.routing = routing
+        self.store = store
+        self.leadership = leadership
+        self.ami_settings = ami
+        self.clock = clock or WallClock()
+        self.timezone = timezone
+        self.lookup = lookup
+        self.options = options or EngineOptions()
+        self.tracker = CallTracker(tracker_config or TrackerConfig())
+        self.listeners = list(listeners)  # e.g. the recording hook (see docs/operations.md)
+        self.log = logger or logging.getLogger("cti.live")
+        self.engine: RoutingEngine | None = None
+        self.client: AmiClient | None = None
+        self.pop_leads: deque[PopLead] = deque(maxlen=100_000)
+        self.ready = asyncio.Event()  # restored and connected to Asterisk once
+        self.offer_errors = 0
+        self._inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        self._acks: dict[str, asyncio.Future[PopAck]] = {}
+        self._delivered: dict[str, tuple[float, bool]] = {}
+        self._deadline_changed = asyncio.Event()
+        self._touched: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._fatal: asyncio.Future[None] | None = None
+        self._last_snapshot = -float("inf")
+        self._ring_wall = 0.0
+        self._restored_contacts: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        self._fatal = asyncio.get_running_loop().create_future()
+        engine = self.engine = RoutingEngine(await self._restore(),
+                                             logger=logging.getLogger("cti.engine"))
+        await self._commit([AgentUpdated(engine.agent_status(a.id))
+                            for a in self.routing.agents], snapshot=True)
+        client = self.client = AmiClient(self.ami_settings, on_connected=self._on_connected,
+                                         on_disconnected=self._on_disconnected,
+                                         logger=logging.getLogger("cti.ami"))
+        client.add_handler(self._on_ami_event)
+        acks = self.store.redis.pubsub()
+        await redis_call(self.store._call(acks.subscribe(self.store.key("popack"))))
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(client.run(), name="ami-client")
+                tg.create_task(self._consume(), name="engine-inbox")
+                tg.create_task(self._timers(), name="engine-timers")
+                tg.create_task(self._commands(), name="engine-commands")
+                tg.create_task(self._listen_acks(acks), name="engine-popacks")
+                tg.create_task(self._queue_statuses(), name="engine-queue-status")
+                tg.create_task(self._watch_fatal(), name="engine-fatal")
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await client.close()
+            await acks.aclose()
+            await self._final_snapshot()
+
+    async def _watch_fatal(self) -> None:
+        assert self._fatal is not None
+        await self._fatal
+
+    def _die(self, exc: BaseException) -> None:
+        if self._fatal is not None and not self._fatal.done():
+            self._fatal.set_exception(exc)
+
+    async def _final_snapshot(self) -> None:
+        if self.engine is None or not self.leadership.is_leader:
+            return
+        try:
+            await asyncio.shield(self._commit([], snapshot=True))
+        except (LeaseLost, StoreError) as exc:
+            self.log.warning("final Router snapshot not written: %s", exc)
+
+    # ------------------------------------------------------------------ restore
+    async def _restore(self) -> Router:
+        store = self.store
+        saved = await redis_call(store.get_json(store.key("router", "snapshot")))
+        if saved:
+            router = Router.restore(self.routing, saved["router"], self.timezone)
+            after = saved.get("log_id") or "-"
+        else:
+            router = Router.from_config(self.routing, self.timezone)
+            after = "-"
+        replayed = 0
+        while True:
+            entries = await redis_call(store.read_stream(store.key("router", "log"),
+                                                          after=after))
+            for entry_id, data in entries:
+                after = entry_id
+                try:
+                    router.handle(event_from_json(data))
+                except AcdError as exc:  # cannot happen for a log this engine wrote
+                    self.log.error("router:log entry %s refused on replay: %s", entry_id, exc)
+                replayed += 1
+            if len(entries) < 10_000:
+                break
+        contacts = await redis_call(store.get_fields(store.key("contacts")))
+        self.log.warning("Router restored: %s, %d logged events replayed, %d contacts",
+                         "snapshot" if saved else "empty", replayed, len(router.contacts()))
+        self._restored_contacts = list(contacts.values())
+        return router
+
+    # ------------------------------------------------------------------ AMI side
+    def _on_ami_event(self, event: AmiEvent) -> None:
+        wall = time.time()
+        for tr in self.tracker.feed(event, at=self.clock.now()):
+            self._inbox.put_nowait(("transition", tr, wall))
+
+    def _on_disconnected(self, error: BaseException | None) -> None:
+        self.tracker.begin_resync()
+
+    async def _on_connected(self, client: AmiClient) -> None:
+        transitions = await resynchronise(client, self.tracker, self.clock.now)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inbox.put_nowait(("resync", transitions, self.tracker.calls(), done))
+        await done
+        self.ready.set()
+
+    # ------------------------------------------------------------------ the inbox
+    async def _consume(self) -> None:
+        assert self.engine is not None
+        if self._restored_contacts:
+            self.engine.load_contacts(self._restored_contacts)
+        while True:
+            items = [await self._inbox.get()]
+            while not self._inbox.empty() and len(items) < self.options.max_batch:
+                items.append(self._inbox.get_nowait())
+            effects: list[Effect] = []
+            applied: str | None = None
+            waiters: list[asyncio.Future[None]] = []
+            for item in items:
+                effects += await self._handle(item)
+                if item[0] == "command":
+                    applied = item[1]
+                elif item[0] == "resync":
+                    waiters.append(item[3])
+            await self._commit(effects, applied=applied)
+            self._carry_out(effects)
+            self._deadline_changed.set()
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def _handle(self, item: tuple[Any, ...]) -> list[Effect]:
+        engine = self.engine
+        assert engine is not None
+        kind = item[0]
+        now = self.clock.now()
+        if kind == "transition":
+            tr: CallTransition = item[1]
+            self._ring_wall = item[2]
+            for listener in self.listeners:
+                self._guard(listener, tr)
+            if isinstance(tr, Queued):
+                await self._fetch_request(tr.contact_id or tr.call_id)
+            return engine.transition(tr, now)
+        if kind == "command":
+            return engine.command(item[2], now)
+        if kind == "tick":
+            return engine.tick(now)
+        if kind == "redirected":
+            return engine.redirected(item[1], item[2])
+        if kind == "redirect_failed":
+            return engine.redirect_failed(item[1], item[2])
+        if kind == "resync":
+            return await self._resync(item[1], item[2], now)
+        raise ValueError(f"unknown inbox item {kind!r}")
+
+    async def _resync(self, transitions: list[CallTransition], calls: list[CallView],
+                      now: float) -> list[Effect]:
+        engine = self.engine
+        assert engine is not None
+        out: list[Effect] = []
+        for tr in transitions:
+            for listener in self.listeners:
+                self._guard(listener, tr)
+            out += engine.transition(tr, now)
+        for call in calls:
+            if call.contact_id and engine.contact(call.contact_id) is None:
+                await self._fetch_request(call.contact_id)
+        out += engine.reconcile(calls, now)
+        self.log.info("resynchronised with Asterisk: %d calls, %d transitions", len(calls),
+                      len(transitions))
+        return out
+
+    def _guard(self, listener: TransitionListener, tr: CallTransition) -> None:
+        try:
+            listener(tr)
+        except Exception:
+            self.log.exception("transition listener %r failed on %s (call %s)", listener,
+                               type(tr).__name__, tr.call_id, extra={"call_id": tr.call_id})
+
+    async def _fetch_request(self, contact: str) -> None:
+        data = await redis_call(self.store.get_json(self.store.key("ivr", contact)))
+        if data is not None and self.engine is not None:
+            self.engine.note_request(QueueRequest.from_json(data))
+
+    # ------------------------------------------------------------------ writing and acting
+    async def _commit(self, effects: list[Effect], *, applied: str | None = None,
+                      snapshot: bool = False) -> None:
+        batch = Batch(applied=applied)
+        for effect in effects:
+            if isinstance(effect, RouterLogged):
+                batch.log.append(event_to_json(effect.event))
+            elif isinstance(effect, ContactUpdated):
+                batch.contacts[effect.contact] = effect.record
+            elif isinstance(effect, AgentUpdated):
+                batch.agents[effect.status.agent] = to_message(effect.status)
+        now = self.clock.now()
+        if self.engine is not None and (snapshot or now - self._last_snapshot
+                                        >= self.options.snapshot_interval_s):
+            batch.snapshot = self.engine.router.snapshot()
+            self._last_snapshot = now
+        if batch:
+            await redis_call(self.leadership.commit(batch))
+
+    def _carry_out(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, OfferPlaced):
+                self._spawn(self._offer(effect), f"offer-{effect.contact}", effect.call_id)
+            elif isinstance(effect, AgentUpdated):
+                message = to_message(effect.status)
+                self._spawn(self._publish([("agent", effect.status.agent), ("supervisor",)],
+                                          message), "publish-agent", None)
+            elif isinstance(effect, RingStarted):
+                self._pop_lead(effect)
+            elif isinstance(effect, QueuesTouched):
+                self._touched.update(effect.queues)
+
+    def _spawn(self, coro: Any, name: str, call_id: str | None) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            if t.cancelled():
+                return
+            exc = t.exception()
+            if isinstance(exc, LeaseLost):
+                self._die(exc)
+            elif exc is not None:
+                self.offer_errors += 1
+                self.log.error("task %s failed (call %s)", name, call_id, exc_info=exc,
+                               extra={"call_id": call_id})
+        task.add_done_callback(done)
+
+    async def _publish(self, channels: list[tuple[str, ...]], message: dict[str, Any]) -> None:
+        for parts in channels:
+            await redis_call(self.store.publish(self.store.key(*parts), message))
+
+    # ------------------------------------------------------------------ offers and pops
+    async def _offer(self, offer: OfferPlaced) -> None:
+        pop_id = uuid.uuid4().hex
+        info = offer.pop
+        customer = await self._customer(offer)
+        pop = ScreenPop("pop", pop_id, offer.call_id, offer.contact, offer.agent, info["queue"],
+                        info["caller_id"], info["wait_s"], customer, info["ivr_path"],
+                        info["inputs"], info["attributes"], time.time())
+        future: asyncio.Future[PopAck] = asyncio.get_running_loop().create_future()
+        self._acks[pop_id] = future
+        try:
+            await redis_call(self.store.publish(self.store.key("pop", offer.agent),
+                                                  to_message(pop)))
+            try:
+                ack = await asyncio.wait_for(future, self.options.pop_ack_timeout_s)
+                self._delivered[offer.contact] = (ack.delivered_at, True)
+            except TimeoutError:
+                self._delivered[offer.contact] = (pop.sent_at, False)
+                self.log.warning("call %s: no screen acknowledged the pop for agent %s within "
+                                 "%.2f s; ringing anyway", offer.call_id, offer.agent,
+                                 self.options.pop_ack_timeout_s,
+                                 extra={"call_id": offer.call_id, "agent": offer.agent})
+        finally:
+            self._acks.pop(pop_id, None)
+        engine = self.engine
+        assert engine is not None
+        record = engine.contact(offer.contact)
+        if record is None or record.state != "offered" or record.agent != offer.agent:
+            return  # the caller hung up while the pop was on its way
+        channel = record.channel or offer.channel
+        await redis_call(self.leadership.check())
+        client = self.client
+        assert client is not None
+        try:
+            await client.redirect(channel, self.options.connect_context, offer.extension)
+        except AmiActionError as exc:
+            self.log.warning("call %s: Redirect of %s to agent %s refused: %s", offer.call_id,
+                             channel, offer.agent, exc.reason,
+                             extra={"call_id": offer.call_id, "agent": offer.agent})
+            self._inbox.put_nowait(("redirect_failed", offer.contact, offer.agent))
+        except AmiError as exc:
+            self.log.warning("call %s: Redirect to agent %s not sent (%s); retried after the "
+                             "resynchronisation", offer.call_id, offer.agent, exc,
+                             extra={"call_id": offer.call_id, "agent": offer.agent})
+            self._inbox.put_nowait(("redirect_failed", offer.contact, offer.agent))
+        else:
+            self._inbox.put_nowait(("redirected", offer.contact, offer.agent))
+
+    async def _customer(self, offer: OfferPlaced) -> dict[str, Any] | None:
+        lookup = self.lookup
+        caller_id = offer.pop["caller_id"]
+        customer_id = offer.pop["customer_id"]
+        if lookup is None or not (caller_id or customer_id):
+            return {"id": customer_id} if customer_id else None
+        by_id = getattr(lookup, "by_id", None)
+        try:
+            async with asyncio.timeout(self.options.customer_timeout_s):
+                if customer_id and by_id is not None:
+                    found = await by_id(customer_id)
+                else:
+                    found = await lookup.by_phone(caller_id) if caller_id else None
+        except TimeoutError:
+            self.log.warning("call %s: customer lookup timed out; pop without record",
+                             offer.call_id, extra={"call_id": offer.call_id})
+            return {"id": customer_id} if customer_id else None
+        except Exception:
+            self.log.exception("call %s: customer lookup failed; pop without record",
+                               offer.call_id, extra={"call_id": offer.call_id})
+            return {"id": customer_id} if customer_id else None
+        return dict(found) if found is not None else None
+
+    def _pop_lead(self, ring: RingStarted) -> None:
+        delivered = self._delivered.pop(ring.contact, None)
+        if delivered is None:
+            self.log.warning("call %s: agent %s rings with no pop delivered", ring.call_id,
+                             ring.agent, extra={"call_id": ring.call_id, "agent": ring.agent})
+            return
+        at, acked = delivered
+        lead = PopLead(ring.call_id, ring.contact, ring.agent, self._ring_wall - at, acked)
+        self.pop_leads.append(lead)
+        self.log.info("pop lead call=%s agent=%s lead_ms=%.1f acknowledged=%s", ring.call_id,
+                      ring.agent, lead.lead_s * 1000, acked,
+                      extra={"call_id": ring.call_id, "agent": ring.agent})
+
+    async def _listen_acks(self, pubsub: Any) -> None:
+        async for message in pubsub.listen():
+            if message["type"] != "message":
+                continue
+            try:
+                data = json.loads(message["data"])
+                ack = PopAck(data["type"], data["pop_id"], data["agent"],
+                             float(data["delivered_at"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                self.log.error("malformed pop ack %r: %s", message["data"], exc)
+                continue
+            future = self._acks.get(ack.pop_id)
+            if future is not None and not future.done():
+                future.set_result(ack)
+
+    # ------------------------------------------------------------------ timers, commands
+    async def _timers(self) -> None:
+        engine = self.engine
+        assert engine is not None
+        while True:
+            self._deadline_changed.clear()
+            deadline = engine.router.next_deadline()
+            if deadline is None:
+                await self._deadline_changed.wait()
+                continue
+            delay = deadline - self.clock.now()
+            if delay > 0:
+                sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+                changed = asyncio.ensure_future(self._deadline_changed.wait())
+                _, pending = await asyncio.wait({sleeper, changed},
+                                                return_when=asyncio.FIRST_COMPLETED)
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                continue
+            self._inbox.put_nowait(("tick",))
+            await self._deadline_changed.wait()
+
+    async def _commands(self) -> None:
+        store = self.store
+        stream = store.key("commands")
+        last = await redis_call(store._call(store.redis.get(store.key("commands", "applied"))))
+        last = last or "0-0"
+        while True:
+            rows = await redis_call(store._call(store.redis.xread(
+                {stream: last}, count=500, block=self.options.command_block_ms)))
+            for _, entries in rows or ():
+                for entry_id, fields in entries:
+                    last = entry_id
+                    try:
+                        data = json.loads(fields["json"])
+                        command = Command(data["type"], data["agent"], data.get("by", "?"),
+                                          data.get("reason"), data.get("seconds"))
+                    except (ValueError, KeyError, TypeError) as exc:
+                        self.log.error("command %s ignored: %s (%r)", entry_id, exc, fields)
+                        continue
+                    self._inbox.put_nowait(("command", entry_id, command))
+
+    async def _queue_statuses(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.queue_status_interval_s)
+            if not self._touched or self.engine is None:
+                continue
+            queues, self._touched = self._touched, set()
+            statuses = queue_statuses(self.engine.router, sorted(queues), self.clock.now())
+            store = self.store
+            await redis_call(store.put_fields(store.key("queues"),
+                                              {s.queue: to_message(s) for s in statuses}))
+            for status in statuses:
+                await redis_call(store.publish(store.key("supervisor"), to_message(status)))
+
+
+def queue_statuses(router: Router, queues: list[str], now: float) -> list[QueueStatus]:
+    """The supervisors' picture of ``queues`` (waiting, longest wait, agents, metrics)."""
+    report = router.metrics(now).to_dict()
+    contacts = router.contacts()
+    agents = router.agents()
+    out = []
+    for name in queues:
+        waiting = [c for c in contacts if c.queue == name and c.state == "waiting"]
+        serving = {c.agent for c in contacts if c.queue == name and c.agent is not None}
+        out.append(QueueStatus(
+            "queue_state", name, len(waiting),
+            max((now - c.enqueue_t for c in waiting), default=0.0),
+            sum(1 for a in agents if a.state == "ready"),
+            sum(1 for a in agents if a.id in serving and a.state in ("busy", "reserved")),
+            report["queues"].get(name, {})))
+    return out
