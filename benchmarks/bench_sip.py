@@ -66,6 +66,7 @@ class CpuSampler:
         self.own: list[tuple[float, float]] = []
         self._me = psutil.Process()
         self._last: tuple[float, float] | None = None
+        self.peak_rss_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -74,20 +75,23 @@ class CpuSampler:
         while not self._stop.wait(1.0):
             now = time.monotonic()
             self.samples.append((now, psutil.cpu_percent(None)))
-            spent = self._tree_cpu_seconds()
+            spent, rss = self._tree_usage()
+            self.peak_rss_mb = max(self.peak_rss_mb, rss / 2**20)
             if self._last is not None:
                 self.own.append((now, 100 * (spent - self._last[1]) / (now - self._last[0])))
             self._last = (now, spent)
 
-    def _tree_cpu_seconds(self) -> float:
-        total = 0.0
+    def _tree_usage(self) -> tuple[float, int]:
+        """CPU seconds and resident bytes of this process and all its children."""
+        total, rss = 0.0, 0
         for process in [self._me, *self._me.children(recursive=True)]:
             try:
                 times = process.cpu_times()
+                rss += process.memory_info().rss
             except psutil.Error:
                 continue  # a worker that just exited
             total += times.user + times.system
-        return total
+        return total, rss
 
     def __enter__(self) -> CpuSampler:
         self._thread.start()
@@ -137,13 +141,15 @@ def main() -> int:
     up = [c for c in result.calls if c.sip_answer_s is not None and c.held_s is not None]
     plateau_start = result.run_start + max(c.start_s + c.late_s + c.sip_answer_s for c in up)
     plateau_end = result.run_start + min(c.start_s + c.late_s + c.held_s for c in up)
-    failed = sum(1 for c in result.calls if c.outcome not in ("completed",))
+    failed = sum(1 for c in result.calls if c.outcome != "completed")
     print(json.dumps({
         "concurrent_calls": peak_media_overlap(result.calls, with_media),
         "failed": failed,
         "cpu_percent": cpu.mean_between(plateau_start, plateau_end),
         "cpu_percent_own_processes": cpu.mean_between(plateau_start, plateau_end, own=True),
         "cpu_count": psutil.cpu_count(),
+        "peak_rss_mb": round(cpu.peak_rss_mb),
+        "worker_failures": list(result.worker_failures),
         "planned_calls": args.calls,
         "completed": sum(1 for c in result.calls if c.outcome == "completed"),
         "processes": {"responders": slots + 2, "callers": result.workers},

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from sim.sip.bots import AnswerBehaviour
 from sim.sip.cli import main
-from sim.sip.generator import LoadOptions, run_load
+from sim.sip.generator import LoadOptions, Progress, run_load
 from sim.sip.plan import CallerScript, CallPlan, DtmfStep, plan_from_options
 from sim.sip.report import summarize, to_html
 from sim.sip.responder import ResponderFarm
@@ -43,7 +46,7 @@ def test_short_scenario_counts_every_outcome(farm: ResponderFarm, tmp_path: Path
 
     summary = report["summary"]
     assert summary["outcomes"] == {"completed": 3, "abandoned": 3, "failed": 3, "dropped": 0,
-                                   "not_started": 0}
+                                   "not_started": 0, "lost": 0}
     assert summary["failed_by_sip_status"] == {"486": 3}
     assert summary["invite_to_agent_answer_s"]["count"] == 3
     assert summary["invite_to_agent_answer_s"]["p50"] > 1.0
@@ -82,3 +85,24 @@ def test_cli_run_writes_reports_matching_the_plan(farm: ResponderFarm, tmp_path:
     assert outcomes["completed"] + outcomes["abandoned"] == len(planned.callers) - refused
     assert json.loads((tmp_path / "r.json").read_text()) == printed
     assert "Load run" in (tmp_path / "r.html").read_text()
+
+
+def test_a_dead_caller_worker_loses_its_calls_not_the_run(farm: ResponderFarm) -> None:
+    callers = tuple(CallerScript(i, 0.05 * i, f"06110000{i:02d}", (), 15.0, 3.0)
+                    for i in range(4))
+    killed: list[int] = []
+
+    def kill_first_worker(progress: Progress) -> None:
+        if progress.up == 4 and not killed:
+            victim = next(p for p in multiprocessing.active_children() if p.name == "caller-0")
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    result = run_load(CallPlan(dial="100", duration_s=0.2, callers=callers),
+                      LoadOptions(targets=tuple(farm.targets), per_target_calls=4, workers=2),
+                      kill_first_worker)
+
+    assert killed
+    assert result.worker_failures == ("caller-0: exit code -9",)
+    outcomes = sorted(c.outcome for c in result.calls)
+    assert outcomes == ["completed", "completed", "lost", "lost"]

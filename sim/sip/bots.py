@@ -41,7 +41,7 @@ from sim.sip.useragent import UserAgent
 
 log = logging.getLogger("hotline.sip.bots")
 
-OUTCOMES = ("completed", "abandoned", "failed", "dropped", "not_started")
+OUTCOMES = ("completed", "abandoned", "failed", "dropped", "not_started", "lost")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ class CallResult:
     index: int
     caller_id: str
     target: str
-    outcome: str  # one of OUTCOMES
+    outcome: str  # one of OUTCOMES ("lost": the generator's worker process died mid-call)
     sip_code: int
     reason: str
     start_s: float  # planned start, from run start

@@ -17,7 +17,7 @@ import math
 import queue
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,7 @@ class LoadResult:
     workers: int
     registrations: tuple[Registered, ...]
     run_start: float  # time.monotonic() of the run's second 0 (CallResult times count from it)
+    worker_failures: tuple[str, ...] = ()  # caller workers that died; their calls are "lost"
 
 
 @dataclass
@@ -134,6 +135,9 @@ class _Run:
         self.call_target: dict[int, str] = {}
         self.peak_up = 0
         self.run_start = 0.0
+        self.scripts = {caller.index: caller for caller in plan.callers}
+        self.dead: list[_Worker] = []
+        self.worker_failures: list[str] = []
 
     def run(self) -> LoadResult:
         started = time.monotonic()
@@ -146,7 +150,8 @@ class _Run:
         return LoadResult(self.plan, self.options, tuple(sorted(self.calls, key=_index)),
                           tuple(self.agent_calls), tuple(self.pops), self.peak_up,
                           round(time.monotonic() - started, 3), len(self.callers),
-                          tuple(self.registrations), self.run_start)
+                          tuple(self.registrations), self.run_start,
+                          tuple(self.worker_failures))
 
     # ---------------------------------------------------------------- workers
 
@@ -233,7 +238,7 @@ class _Run:
             self._receive(0.2)
 
     def _stop_all(self) -> None:
-        everyone = list(self.callers.values()) + list(self.answerers.values())
+        everyone = list(self.callers.values()) + list(self.answerers.values()) + self.dead
         for worker in everyone:
             worker.commands.put(Stop(abort=True))
         deadline = time.monotonic() + 20.0
@@ -322,19 +327,47 @@ class _Run:
         elif isinstance(message, WorkerReady):
             self._worker(message.worker).ready = True
         elif isinstance(message, WorkerFailed):
-            if strict:
+            if strict and message.worker in self.callers and self.callers[message.worker].ready:
+                self._lose(self.callers[message.worker], message.error.splitlines()[0])
+            elif strict:
                 raise LoadRunError(f"worker {message.worker} failed: {message.error}")
-            log.error("worker %s failed while stopping: %s", message.worker, message.error)
+            else:
+                log.error("worker %s failed while stopping: %s", message.worker, message.error)
         elif isinstance(message, WorkerStopped):
             pass
 
     def _check_alive(self, strict: bool) -> None:
         if not strict:
             return
-        for worker in list(self.callers.values()) + list(self.answerers.values()):
+        for worker in list(self.callers.values()):
+            if not worker.process.is_alive() and worker.ready:
+                self._lose(worker, f"exit code {worker.process.exitcode}")
+        for worker in self.answerers.values():
             if not worker.process.is_alive():
-                raise LoadRunError(f"worker {worker.name} exited with code "
+                raise LoadRunError(f"agent worker {worker.name} exited with code "
                                    f"{worker.process.exitcode} in the middle of the run")
+
+    def _lose(self, worker: _Worker, why: str) -> None:
+        """A caller worker died: its calls are reported ``lost``, the run goes on without it.
+
+        A crash in one process should not void an hour of measurements; the report counts lost
+        calls and names the failures, so nobody mistakes them for the PBX's.
+        """
+        log.error("caller worker %s died (%s); its %d calls are lost", worker.name, why,
+                  len(worker.in_flight))
+        del self.callers[worker.name]
+        self.dead.append(worker)
+        self.worker_failures.append(f"{worker.name}: {why}")
+        for index in sorted(worker.in_flight):
+            target = self.call_target.pop(index, None)
+            if target is not None:
+                self.target_load[target] -= 1
+            script = self.scripts[index]
+            lost = not_started(script, target or "", 0.0, f"caller worker died ({why})")
+            self.calls.append(replace(lost, outcome="lost"))
+        worker.in_flight.clear()
+        if not self.callers:
+            raise LoadRunError(f"every caller worker died; the last: {worker.name} ({why})")
 
     def _worker(self, name: str) -> _Worker:
         return self.callers.get(name) or self.answerers[name]

@@ -107,6 +107,7 @@ def summarize(result: LoadResult) -> dict[str, Any]:
             "duration_s": result.plan.duration_s,
             "answer_marker": result.plan.answer_marker,
             "caller_workers": result.workers,
+            "worker_failures": list(result.worker_failures),
             "wall_s": result.wall_s,
         },
         "summary": summary,
