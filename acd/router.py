@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,34 +84,12 @@ from acd.model import (
     requirement,
 )
 from acd.policies import POLICIES, PolicyMemory
+from acd.views import AgentView, ContactView
 from hotline.config.routing import Routing
 
 CHANNELS = ("voice", "chat", "email", "callback")
 _ESCALATION, _WRAP = 0, 1
 HELD = math.inf  # wrap-up extended without limit
-
-
-@dataclass(frozen=True, slots=True)
-class AgentView:
-    id: str
-    state: str
-    reason: str
-    since: float
-    contacts: tuple[str, ...]
-    wrap_until: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class ContactView:
-    id: str
-    state: str
-    queue: str
-    entry_queue: str
-    channel: str
-    priority: int
-    enqueue_t: float
-    agent: str | None
-    requirement: tuple[tuple[tuple[str, int], ...], ...]
 
 
 class Router:
@@ -203,8 +180,11 @@ class Router:
         if self._timers and self._timers[0][0] <= t:
             self._advance(t, out)
         self._now = t
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise EventFormatError(f"{event!r} is not a Router event; see acd.events")
         try:
-            self._handlers[type(event)](event, t, out)
+            handler(event, t, out)
         except AcdError as exc:
             exc.decisions = out  # type: ignore[attr-defined]
             raise
