@@ -6,20 +6,28 @@ Every message a test receives is checked against ``cti/schemas/ws_messages.json`
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
+import redis.asyncio as aioredis
 from api_support import agent_status, check, queue_status, seed_board, serving
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from cti.api import ApiServer, create_app
+from cti.api.errors import ApiError
 from cti.api.ws import Feed
-from cti.pop import build_pop
+from cti.customers import DatabaseCustomers, customer_for_call, import_csv
+from cti.pop import build_pop, pop_for_offer
 from cti.ports import ScreenPop, to_message
 from cti.schemas import ws_messages_schema
 from hotline.auth import TokenStore
@@ -211,3 +219,50 @@ async def test_a_disconnected_screen_releases_its_subscription(live: Live) -> No
         await asyncio.sleep(0.02)
     assert numsub.get(channel, 0) == 0
 
+
+
+async def test_a_pop_for_an_imported_customer_reaches_the_screen_before_its_ack(
+        live: Live, database: Database, tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text("id,name,phone,account,tier,balance\n"
+                    "C-7,Erika Muster,+49 30 123456,0042,gold,42.50\n", encoding="utf-8")
+    import_csv(database, path, now=dt.datetime(2026, 11, 22, tzinfo=dt.UTC))
+    offer = {"contact": "k-7", "queue": "billing", "caller_id": "+4930123456", "wait_s": 8.0,
+             "customer_id": None, "ivr_path": ["greeting", "pin"], "inputs": {"pin": "****"},
+             "attributes": {}}
+    customer = await customer_for_call(DatabaseCustomers(database), None, offer["caller_id"])
+    pop = pop_for_offer(offer, pop_id="p-7", call_id="call-7", agent="a01", customer=customer,
+                        now=NOW)
+    async with Feed(live.store, [live.store.key("popack")]) as acks:
+        screen = await live.open("/ws/agent", "a01")
+        await screen.next(), await screen.next()
+        await live.publish("pop", "a01", to_message(pop))
+        shown = await screen.next()
+        _channel, ack = await asyncio.wait_for(anext(acks.messages()), 5)
+    assert shown["customer"]["name"] == "Erika Muster" and shown["customer"]["balance"] == 42.5
+    assert shown["inputs"] == {"pin": "****"}
+    assert ack["pop_id"] == "p-7" and ack["delivered_at"] >= shown["sent_at"]
+
+
+async def test_a_screen_is_told_when_redis_is_unavailable(database: Database) -> None:
+    token_store = TokenStore(database)
+    token = token_store.issue("a01", "agent")
+    dead = StateStore(aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5,
+                                     retry=Retry(NoBackoff(), 0)))
+    async with serving(create_app(dead, database, token_store)) as server:
+        url = server.url.replace("http://", "ws://") + f"/ws/agent?token={token}"
+        async with connect(url, open_timeout=5) as connection:
+            screen = Screen(connection)
+            code, error = await screen.closed_with()
+    await dead.redis.aclose()
+    assert code == 1011 and error["error_id"] == "store_unavailable"
+
+
+def test_a_port_in_use_is_a_plain_error(database: Database) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = create_app(cast(Any, None), database, TokenStore(database))
+        with pytest.raises(ApiError, match=rf"127.0.0.1:{port}: .*http.bind"):
+            ApiServer(app, "127.0.0.1", port)
