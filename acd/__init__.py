@@ -12,6 +12,7 @@ from acd.decisions import (
     Overflowed,
     Queued,
 )
+from acd.errors import AcdError
 from acd.events import (
     AgentLogin,
     AgentLogout,
@@ -28,12 +29,14 @@ from acd.events import (
     WrapupEnd,
     WrapupExtend,
 )
-from acd.router import AgentView, ContactView, Router
+from acd.metrics import MetricsReport, QueueMetrics, WindowStats
+from acd.router import Router
+from acd.views import AgentView, ContactView
 
 __all__ = [
-    "AgentLogin", "AgentLogout", "AgentNotReady", "AgentReady", "AgentStateChanged",
-    "AgentView", "CallbackOffered", "ContactAbandon", "ContactArrive", "ContactDone",
-    "ContactEnd", "ContactView", "Decision", "Escalated", "Event", "Offer", "OfferAccept",
-    "OfferCancelled", "OfferReject", "OfferTimeout", "Overflowed", "Queued", "Router", "Tick",
-    "WrapupEnd", "WrapupExtend",
+    "AcdError", "AgentLogin", "AgentLogout", "AgentNotReady", "AgentReady", "AgentStateChanged",
+    "AgentView", "CallbackOffered", "ContactAbandon", "ContactArrive", "ContactDone", "ContactEnd",
+    "ContactView", "Decision", "Escalated", "Event", "MetricsReport", "Offer", "OfferAccept",
+    "OfferCancelled", "OfferReject", "OfferTimeout", "Overflowed", "QueueMetrics", "Queued",
+    "Router", "Tick", "WindowStats", "WrapupEnd", "WrapupExtend",
 ]
