@@ -70,7 +70,7 @@ def small_routing(**settings: Any) -> Routing:
              "skills": {"general": 6, "tech": 6, "sales": 5, "billing": 6, "english": 5},
              "capacity": {"voice": 1, "chat": 1}},
         ],
-        "settings": {"seed": 7, **settings},
+        "settings": {"seed": 7} | settings,
     })
 
 
