@@ -150,7 +150,7 @@ class Simulation:
         self.n_staffed = 0
         self.n_working = 0
         self.n_waiting = 0
-        self._last = self.m0
+        self._last = plan.start
         self._in_target = plan.target_s
 
         # -- daily overdispersion ------------------------------------------------------------
@@ -175,9 +175,7 @@ class Simulation:
             self._handle(AgentLogin(plan.start, sid, ready=True))
         for event in plan.shift_events:
             self._at(max(event.t, plan.start), self._shift_event, event)
-        self._k = -1
-        self._slot_end = plan.start
-        self._next_arrival(plan.start)
+        self._at(plan.start, self._slot, 0)
         end = self.m1
         env = self.env
         if self.progress is None:
@@ -187,6 +185,9 @@ class Simulation:
             for i in range(1, 101):
                 env.run(until=plan.start + step * i)
                 self.progress(i / 100.0)
+        out = self.router.tick(end)  # timers due by the end of the window, applied on time
+        if out:
+            self._apply(out)
         self._level(end)
         cap = end + DRAIN_H * 3600.0
         while self.contacts and env.peek() < cap:
@@ -194,36 +195,29 @@ class Simulation:
         return self._result()
 
     # -- arrivals ----------------------------------------------------------------------------
-    def _next_arrival(self, t: float) -> None:
-        """Schedule the next arrival after ``t`` in the piecewise-constant rate profile."""
-        plan = self.plan
-        rates = plan.rates
-        rng = self.r_arrival
-        k = self._k
-        slot_end = self._slot_end
-        while True:
-            if t >= slot_end:
-                k += 1
-                if k >= len(rates):
-                    self._k = k
-                    return
-                slot_end = plan.start + (k + 1) * plan.slot_s
-                t = max(t, plan.start + k * plan.slot_s)
-                continue
-            rate = rates[k] * self._day_factor[int(k * plan.slot_s // 86400)]
-            if rate > 0:
-                nt = t + rng.expovariate(rate)
-                if nt < slot_end:
-                    self._k, self._slot_end = k, slot_end
-                    if nt < self.m1:
-                        self._at(nt, self._arrive, None)
-                    return
-            t = slot_end
+    def _slot(self, event: Any) -> None:
+        """At the start of profile slot ``k``: draw the slot's arrivals and schedule the next slot.
 
-    def _arrive(self, event: Any) -> None:
-        t = self.env._now
-        self._next_arrival(t)
-        self._call(t, self._new_caller())
+        Within a slot the rate is constant, so the arrivals are a homogeneous Poisson process;
+        drawing them all at once (and walking their IVR at once, see :meth:`_walk_ivr`) saves
+        an event per caller.
+        """
+        plan = self.plan
+        k = event._value
+        begin = plan.start + k * plan.slot_s
+        end = begin + plan.slot_s
+        if k + 1 < len(plan.rates) and end < self.m1:
+            self._at(end, self._slot, k + 1)
+        if end > self.m1:
+            end = self.m1
+        rate = plan.rates[k] * self._day_factor[int(k * plan.slot_s // 86400)]
+        if rate <= 0:
+            return
+        draw = self.r_arrival.expovariate
+        t = begin + draw(rate)
+        while t < end:
+            self._call(t, self._new_caller())
+            t += draw(rate)
 
     def _new_caller(self) -> _Caller:
         self._seq += 1
@@ -239,12 +233,13 @@ class Simulation:
         return _Caller(f"0301{self._seq:07d}", customer)
 
     def _call(self, t: float, caller: _Caller) -> None:
+        """A call that starts at ``t`` (now or later in this slot)."""
         plan = self.plan
         counted = self.m0 <= t < self.m1
         if counted:
             self.c_calls[int((t - self.m0) // self.iv)] += 1
         if plan.ivr is None:
-            self._enqueue_now(t, caller, plan.queue, 0, {}, None, 0.0)
+            self._at(t, self._enqueue_direct, caller)
             return
         outcome, ivr_s = self._walk_ivr(t, caller)
         if counted:
@@ -255,6 +250,9 @@ class Simulation:
         elif counted:
             kind = outcome if type(outcome) is str else type(outcome).__name__.lower()
             self.ivr_outcomes[kind] = self.ivr_outcomes.get(kind, 0) + 1
+
+    def _enqueue_direct(self, event: Any) -> None:
+        self._enqueue_now(self.env._now, event._value, self.plan.queue, 0, {}, None, 0.0)
 
     def _enqueue(self, event: Any) -> None:
         caller, outcome, ivr_s = event._value
@@ -274,6 +272,8 @@ class Simulation:
         if contact.state == _NEW and cid in self.contacts:
             contact.state = _WAITING
             self._waiting(t, +1)
+            if self._uses_timers:
+                self._watch_deadline()
             if self.plan.patience is not None:
                 self._at(t + self.plan.patience.sample(self.r_patience), self._patience_over,
                          contact)
@@ -352,24 +352,31 @@ class Simulation:
         out = self.router.handle(event)
         if out:
             self._apply(out)
-        if self._uses_timers:
-            due = self.router.next_deadline()
-            if due is not None and due not in self._tick_pending:
-                self._tick_pending.add(due)
-                self._at(due, self._tick, due)
+        if self.n_waiting and self._uses_timers:
+            self._watch_deadline()
 
-    def _tick(self, event: Any) -> None:
-        self._tick_pending.discard(event._value)
-        self._handle_tick()
+    def _watch_deadline(self) -> None:
+        """Tick the Router at its next deadline, but only while callers wait.
 
-    def _handle_tick(self) -> None:
-        out = self.router.tick(self.env._now)
-        if out:
-            self._apply(out)
+        With nobody waiting, a due timer (an agent's wrap-up ending, no escalation pending) can
+        change nothing but that agent's state; the Router applies it, with its own due time, at
+        the next event anyway. That saves an event and a Router call for most contacts;
+        :meth:`_agents_changed` books the state change from its due time.
+        """
         due = self.router.next_deadline()
         if due is not None and due not in self._tick_pending:
             self._tick_pending.add(due)
             self._at(due, self._tick, due)
+
+    def _tick(self, event: Any) -> None:
+        self._tick_pending.discard(event._value)
+        due = self.router.next_deadline()
+        if due is not None and due <= self.env._now:
+            out = self.router.tick(self.env._now)
+            if out:
+                self._apply(out)
+        if self.n_waiting:
+            self._watch_deadline()
 
     def _apply(self, decisions: list[Any]) -> None:
         for d in decisions:
@@ -501,9 +508,7 @@ class Simulation:
         staffed = (new in _STAFFED) - (old in _STAFFED)
         working = (new in _WORKING) - (old in _WORKING)
         if staffed or working:
-            self._level(d.t)
-            self.n_staffed += staffed
-            self.n_working += working
+            self._agents_changed(d.t, staffed, working)
         if new == "not_ready":
             if seat.leaving:
                 self._at(d.t, self._logout, d.agent)
@@ -533,23 +538,36 @@ class Simulation:
     def _level(self, t: float) -> None:
         """Add the current levels times the time since the last change to the interval bins."""
         last = self._last
-        if t > self.m1:
-            t = self.m1
-        if t <= last:
+        if t > last:
+            self._add_area(last, t, self.n_staffed, self.n_working, self.n_waiting)
+            self._last = t
+
+    def _agents_changed(self, t: float, staffed: int, working: int) -> None:
+        if t >= self._last:
+            self._level(t)
+        else:  # a Router timer applied late (see _handle): the change began at its due time
+            self._add_area(t, self._last, staffed, working, 0)
+        self.n_staffed += staffed
+        self.n_working += working
+
+    def _add_area(self, a: float, b: float, staffed: int, working: int, waiting: int) -> None:
+        m0, m1, iv = self.m0, self.m1, self.iv
+        if a < m0:
+            a = m0
+        if b > m1:
+            b = m1
+        if b <= a:
             return
-        iv = self.iv
-        staffed, working, waiting = self.n_staffed, self.n_working, self.n_waiting
-        i = int((last - self.m0) // iv)
-        while last < t:
-            edge = self.m0 + (i + 1) * iv
-            upto = t if t < edge else edge
-            span = upto - last
+        i = int((a - m0) // iv)
+        while a < b:
+            edge = m0 + (i + 1) * iv
+            upto = b if b < edge else edge
+            span = upto - a
             self.a_staffed[i] += staffed * span
             self.a_working[i] += working * span
             self.a_waiting[i] += waiting * span
-            last = upto
+            a = upto
             i += 1
-        self._last = t
 
     # -- results -----------------------------------------------------------------------------
     def _result(self) -> Replication:

@@ -142,7 +142,7 @@ def compile_scenario(scenario: Scenario, *, agents: int | None = None,
             raise ScenarioError(f"scenario '{scenario.name}' staffs by shifts; a sweep over "
                                 "--agents needs synthetic agents (sweep --volume or --aht)")
         roster, shift_events, seats = _shifts(scenario, zone, start,
-                                              arrivals_end + DRAIN_H * 3600.0)
+                                              start + arrivals_end + DRAIN_H * 3600.0)
     model = routing.model_copy(update={"queues": queues, "agents": roster})
 
     # -- durations -----------------------------------------------------------------------------
