@@ -65,6 +65,8 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     target.add_argument("--caller-user", default="load",
                         help="SIP user the callers authenticate as (From shows the caller id)")
     target.add_argument("--caller-password", help=f"its password (or ${PASSWORD_ENV})")
+    target.add_argument("--rtp-base", type=int, default=0, metavar="PORT",
+                        help="RTP ports from PORT, 40 per process (default: random ports)")
     target.add_argument("--per-target-calls", type=int, metavar="N",
                         help="cap on calls up per target (4 for loopback responders)")
 
@@ -129,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
         caller_user=args.caller_user,
         caller_password=args.caller_password or os.environ.get(PASSWORD_ENV),
         pop_url=args.pop_url, pop_tokens=tokens if args.pop_url else (),
-        record_dir=args.record)
+        record_dir=args.record, rtp_base=args.rtp_base)
 
     def show(p: Progress) -> None:
         counts = " ".join(f"{k} {v}" for k, v in sorted(p.outcomes.items()))

@@ -62,7 +62,9 @@ class LoadOptions:
     startup_timeout_s: float = 60.0
     drain_timeout_s: float = 30.0
     log_level: int = 1
-    rtp_base: int = 20000  # caller and agent processes take RTP ports upwards from here
+    # RTP ports: 0 lets each process pick random free ports (pjsua retries a taken one); a
+    # firewall may want a range instead: process n then uses rtp_base + 40 n onwards.
+    rtp_base: int = 0
 
     def __post_init__(self) -> None:
         if not self.targets:
@@ -157,10 +159,10 @@ class _Run:
 
     def _settings(self, process: int) -> UaSettings:
         o = self.options
-        # Each process its own RTP range: random ports collide across a hundred processes.
         return UaSettings(bind_host=o.bind_host, udp_port=0 if o.transport == "udp" else None,
                           tcp_port=0 if o.transport == "tcp" else None, log_level=o.log_level,
-                          rtp_port=o.rtp_base + RTP_PORTS_PER_PROCESS * process,
+                          rtp_port=o.rtp_base + RTP_PORTS_PER_PROCESS * process if o.rtp_base
+                          else 0,
                           user_agent="Hotline-load/0.1")
 
     def _start_workers(self) -> None:

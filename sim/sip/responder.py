@@ -49,7 +49,7 @@ class ResponderFarm:
     bind_host: str = "127.0.0.1"
     transport: str = "udp"
     startup_timeout_s: float = 60.0
-    rtp_base: int = 40000  # responder n takes RTP ports from rtp_base + 40 n
+    rtp_base: int = 0  # 0: random RTP ports; else responder n uses rtp_base + 40 n onwards
     targets: list[str] = field(default_factory=list)
     calls: list[AnsweredCall] = field(default_factory=list)
 
@@ -63,7 +63,8 @@ class ResponderFarm:
             settings = UaSettings(bind_host=self.bind_host,
                                   udp_port=0 if self.transport == "udp" else None,
                                   tcp_port=0 if self.transport == "tcp" else None, log_level=1,
-                                  rtp_port=self.rtp_base + RTP_PORTS_PER_PROCESS * n)
+                                  rtp_port=self.rtp_base + RTP_PORTS_PER_PROCESS * n
+                                  if self.rtp_base else 0)
             config = AnswerWorkerConfig(
                 f"responder-{n}", settings,
                 (AccountSpec("responder", self.bind_host, transport=self.transport),),

@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -356,7 +357,12 @@ class UserAgent:
         done: Future[T] = Future()
         self._commands.put((action, done))
         self._wake()
-        return done.result(timeout)
+        try:
+            return done.result(timeout)
+        except FutureTimeout:
+            raise UserAgentStopped(
+                f"the SIP user agent did not carry out a command within {timeout:.0f} s; its "
+                "pump thread is stuck or overloaded") from None
 
     def _wake(self) -> None:
         """Cut the pump's libHandleEvents sleep short: send our own UDP transport a CRLF
