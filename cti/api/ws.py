@@ -140,7 +140,10 @@ class Sockets:
         try:
             header = websocket.headers.get("authorization")
             token = websocket.query_params.get("token")
-            secret = bearer_token(header) if header or not token else token
+            if not header and not token:
+                raise AuthError("no token: send 'Authorization: Bearer <token>' or connect "
+                                "with ?token=<token>")
+            secret = bearer_token(header) if header else token
             who = await asyncio.to_thread(self.tokens.authenticate, secret)
             if role == "agent":
                 if who.role != "agent":
