@@ -416,3 +416,45 @@ def normalised(values: list[float], size: int) -> list[float]:
         return [1.0] * size
     mean = math.fsum(values) / len(values)
     return [v / mean for v in values]
+
+
+def load_scenario(name: str, config: Path | str | None = None) -> Scenario:
+    """The scenario ``name`` (a file stem in ``<config>/sim/``, or a path to a YAML file) with
+    its deployment loaded and validated; raises ConfigError listing every problem.
+
+    ``config`` defaults to the folder holding the file's ``sim/`` folder, else ``config``.
+    """
+    from hotline.config.diagnostics import Diagnostic
+    from hotline.config.loader import load_deployment
+    from hotline.config.yamlsource import load_yaml
+    from hotline.deployment import section_loaders
+    from sim.errors import ScenarioError
+
+    path = Path(name)
+    is_file = path.suffix in (".yaml", ".yml")
+    if config is None:
+        config = path.resolve().parent.parent if is_file and path.parent.name == "sim" \
+            else Path("config")
+    root = Path(config)
+    deployment = load_deployment(root, {**section_loaders(), "sim": load_section},
+                                 raise_on_error=False)
+    scenarios: dict[str, Scenario] = deployment.sections.get("sim") or {}
+    found: Scenario | None = None
+    if is_file:
+        inside = path.resolve().parent == (root / "sim").resolve()
+        if inside:
+            found = scenarios.get(path.stem)
+        else:
+            document = load_yaml(path, str(path))
+            if isinstance(document, Diagnostic):
+                deployment.diagnostics.add(document)
+            else:
+                found = load_document(deployment, document, deployment.diagnostics)
+    else:
+        found = scenarios.get(name)
+    deployment.diagnostics.raise_if_errors()
+    if found is None:
+        known = ", ".join(sorted(scenarios)) or "none"
+        raise ScenarioError(f"there is no scenario '{name}' in {root / 'sim'} (scenarios: "
+                            f"{known}); give a name or a path to a YAML file")
+    return found
