@@ -127,7 +127,7 @@ class Simulation:
         self.m0 = plan.measure_start
         self.m1 = plan.measure_end
         self.iv = plan.interval_s
-        bins = max(1, int(math.ceil(plan.duration_s / plan.interval_s - 1e-9)))
+        bins = max(1, math.ceil(plan.duration_s / plan.interval_s - 1e-9))
         self.bins = bins
         self.c_calls = [0] * bins
         self.c_offered = [0] * bins

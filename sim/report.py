@@ -136,8 +136,9 @@ def _html(title: str, totals: dict[str, Any], rows: list[dict[str, Any]],
              ("abandoned", "abandoned", False), ("service_level", "service level", True),
              ("asa_s", "average speed of answer (s)", False),
              ("abandon_rate", "abandon rate", True), ("occupancy", "occupancy", True)]
-    lines = [f"<tr><th>{e(label)}</th><td>{e(_figure(totals.get(key), totals.get(key + '_ci'), pc))}"
-             "</td></tr>" for key, label, pc in shown]
+    lines = [f"<tr><th>{e(label)}</th>"
+             f"<td>{e(_figure(totals.get(key), totals.get(key + '_ci'), pc))}</td></tr>"
+             for key, label, pc in shown]
     if totals.get("calls"):
         lines.insert(0, f"<tr><th>calls</th><td>{totals['calls']:,.1f}</td></tr>")
     reps = totals["replications"]

@@ -52,7 +52,7 @@ def parse_range(variable: str, text: str) -> SweepRange:
     step = numbers[2] if len(numbers) == 3 else 1.0
     if step <= 0 or stop < start or start <= 0:
         raise SimError(f"--{variable} {text!r} needs 0 < START <= STOP and a positive STEP")
-    count = int(round((stop - start) / step + 1e-9)) + 1
+    count = round((stop - start) / step + 1e-9) + 1
     if count > 200:
         raise SimError(f"--{variable} {text!r} gives {count} points; 200 at most")
     values = tuple(round(start + i * step, 10) for i in range(count))

@@ -590,6 +590,8 @@ class UserAgent:
                 f"{self.settings.max_calls}"
             )
         handle = next(self._handles)
+        if play is not None:
+            self._player(play)  # a bad WAV fails this command, not a later media callback
         slot = _Slot(account)
         slot.play, slot.record = play, record
         self._slots[handle] = slot
@@ -626,6 +628,7 @@ class UserAgent:
                    record: str | None = None, echo: bool = False) -> None:
         slot = self._slot(handle)
         if play is not None:
+            self._player(play)  # a bad WAV fails this command, not a later media callback
             slot.play = play
         if record is not None:
             slot.record = record
@@ -689,7 +692,10 @@ class UserAgent:
         for slot in self._slots.values():
             if slot.audio is None or slot.ended:
                 continue
-            level = slot.audio.getRxLevel()
+            try:
+                level = slot.audio.getRxLevel()
+            except self._pj.Error:
+                continue  # the stream went away under us (re-INVITE, hang-up): no sample
             slot.levels += 1
             slot.level_sum += level
             slot.audible += level > AUDIBLE_LEVEL
