@@ -44,6 +44,7 @@ from cti.ami.client import AmiClient, AmiSettings
 from cti.ami.events import AmiEvent
 from cti.ami.snapshot import resynchronise
 from cti.clock import Clock, WallClock
+from cti.customers import customer_for_call
 from cti.effects import (
     AgentUpdated,
     ContactUpdated,
@@ -56,13 +57,13 @@ from cti.effects import (
 from cti.engine import RoutingEngine
 from cti.errors import AmiActionError, AmiError
 from cti.leader import Batch, Leadership
+from cti.pop import pop_for_offer
 from cti.ports import (
     POP_ACK_TIMEOUT_S,
     Command,
     PopAck,
     QueueRequest,
     QueueStatus,
-    ScreenPop,
     to_message,
 )
 from cti.tracker import CallTracker, TrackerConfig
@@ -360,11 +361,10 @@ class LiveEngine:
     # ------------------------------------------------------------------ offers and pops
     async def _offer(self, offer: OfferPlaced) -> None:
         pop_id = uuid.uuid4().hex
-        info = offer.pop
+        info = dict(offer.pop)
         customer = await self._customer(offer)
-        pop = ScreenPop("pop", pop_id, offer.call_id, offer.contact, offer.agent, info["queue"],
-                        info["caller_id"], info["wait_s"], customer, info["ivr_path"],
-                        info["inputs"], info["attributes"], time.time())
+        pop = pop_for_offer(info, pop_id=pop_id, call_id=offer.call_id, agent=offer.agent,
+                            customer=customer, now=time.time())
         future: asyncio.Future[PopAck] = asyncio.get_running_loop().create_future()
         self._acks[pop_id] = future
         try:
@@ -406,27 +406,25 @@ class LiveEngine:
             self._inbox.put_nowait(("redirected", offer.contact, offer.agent))
 
     async def _customer(self, offer: OfferPlaced) -> dict[str, Any] | None:
-        lookup = self.lookup
-        caller_id = offer.pop["caller_id"]
+        """The caller's record for the pop; a slow or failing lookup never delays the ring
+        by more than ``customer_timeout_s`` (the pop then shows the customer id alone)."""
         customer_id = offer.pop["customer_id"]
-        if lookup is None or not (caller_id or customer_id):
-            return {"id": customer_id} if customer_id else None
-        by_id = getattr(lookup, "by_id", None)
+        fallback = {"id": customer_id} if customer_id else None
+        if self.lookup is None:
+            return fallback
         try:
             async with asyncio.timeout(self.options.customer_timeout_s):
-                if customer_id and by_id is not None:
-                    found = await by_id(customer_id)
-                else:
-                    found = await lookup.by_phone(caller_id) if caller_id else None
+                found = await customer_for_call(self.lookup, customer_id,
+                                                offer.pop["caller_id"])
         except TimeoutError:
             self.log.warning("call %s: customer lookup timed out; pop without record",
                              offer.call_id, extra={"call_id": offer.call_id})
-            return {"id": customer_id} if customer_id else None
+            return fallback
         except Exception:
             self.log.exception("call %s: customer lookup failed; pop without record",
                                offer.call_id, extra={"call_id": offer.call_id})
-            return {"id": customer_id} if customer_id else None
-        return dict(found) if found is not None else None
+            return fallback
+        return dict(found) if found is not None else fallback
 
     def _pop_lead(self, ring: RingStarted) -> None:
         delivered = self._delivered.pop(ring.contact, None)

@@ -1,0 +1,136 @@
+"""``hotline serve``: the composition root of the live engine.
+
+Builds everything from one deployment folder by constructor injection and runs it in ONE
+asyncio loop:
+
+* Redis (``redis.url``, or an embedded server in the data folder) and the SQL database;
+* FastAGI (``fastagi.bind``): the IVR flows, with customer lookups in the database and the
+  queue hand-over written to Redis (:class:`cti.sink.RedisQueueSink`);
+* the HTTP API and WebSockets (``http.bind``, :func:`cti.api.app.create_app`);
+* the routing side: :class:`cti.leader.Leadership` on the shared Redis; while this process
+  holds the lease, a :class:`cti.live.LiveEngine` connected to Asterisk's AMI routes calls.
+
+Every process serves FastAGI and the API; one routes. SIGTERM/SIGINT stop the process cleanly
+(the lease is released, so a follower takes over at once); SIGHUP reloads the IVR flows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from cti.ami.client import AmiSettings
+from cti.leader import Leadership
+from cti.live import EngineOptions, LiveEngine, TransitionListener
+from cti.sink import RedisQueueSink
+from hotline.config.loader import Deployment
+from hotline.store import RedisServer, StateStore
+
+if TYPE_CHECKING:
+    from cti.api.server import ApiServer
+    from hotline.db import Database
+
+log = logging.getLogger("cti.serve")
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    lease_ttl_s: float = 3.0
+    http: bool = True
+    fastagi: bool = True
+    routing: bool = True
+    engine: EngineOptions = field(default_factory=EngineOptions)
+
+
+def ami_settings(deployment: Deployment) -> AmiSettings:
+    """The AMI client's settings from hotline.yaml, the secret from its environment variable."""
+    assert deployment.settings is not None
+    ami = deployment.settings.ami
+    return AmiSettings(host=ami.host, port=ami.port, username=ami.username,
+                       secret=ami.secret().get_secret_value(),
+                       ping_interval=ami.ping_interval_s, ping_timeout=ami.ping_interval_s,
+                       action_timeout=ami.action_timeout_s)
+
+
+async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Event, *,
+                listeners: Callable[[], Iterable[TransitionListener]] = tuple,
+                on_ready: Callable[[dict[str, str]], None] | None = None) -> None:
+    """Run until ``stop`` is set. ``on_ready`` receives the addresses once listening."""
+    from cti.customers import DatabaseCustomers
+    from hotline.db import open_database
+    from ivr.fastagi import FastAgiServer
+    from ivr.runtime import FlowRegistry
+
+    settings = deployment.settings
+    routing = deployment.routing
+    assert settings is not None and routing is not None
+    zone = ZoneInfo(settings.timezone)
+    redis = RedisServer.start(settings.redis.resolve(), deployment.data_dir)
+    store = StateStore(redis.client())
+    database = open_database(settings.database.resolve(), data_dir=deployment.data_dir)
+    lookup = DatabaseCustomers(database)
+    leadership = Leadership(store, options.holder, ttl_s=options.lease_ttl_s)
+    addresses: dict[str, str] = {"redis": str(redis)}
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            if options.fastagi:
+                registry = FlowRegistry(deployment.root)
+                fastagi = FastAgiServer(registry, lookup=lookup, sink=RedisQueueSink(store),
+                                        clock=lambda: dt.datetime.now(zone))
+                port = await fastagi.start(settings.fastagi.host, settings.fastagi.port)
+                addresses["fastagi"] = f"agi://{settings.fastagi.host}:{port}/<flow>"
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP,
+                                                                  registry.reload)
+                tasks.create_task(fastagi.serve_forever(), name="fastagi")
+                tasks.create_task(registry.watch(), name="ivr-watch")
+            if options.http:
+                api = _api_server(store, database, settings.http.host, settings.http.port)
+                addresses["http"] = api.url
+                tasks.create_task(api.serve(), name="http")
+            if options.routing:
+                async def lead(token: int) -> None:
+                    engine = LiveEngine(routing, store=store, leadership=leadership,
+                                        ami=ami_settings(deployment), timezone=settings.timezone,
+                                        lookup=lookup, options=options.engine,
+                                        listeners=listeners())
+                    await engine.run()
+                tasks.create_task(leadership.run(lead), name="routing-leadership")
+            if on_ready is not None:
+                on_ready(addresses)
+            await stop.wait()
+            raise _Stopping
+    except* _Stopping:
+        log.warning("hotline serve stopping")
+    finally:
+        with contextlib.suppress(Exception):
+            await leadership.release()
+        await store.redis.aclose()
+        database.close()
+        redis.stop()
+
+
+class _Stopping(Exception):
+    """Raised inside the task group to cancel every server when ``stop`` is set."""
+
+
+def _api_server(store: StateStore, database: Database, host: str, port: int) -> ApiServer:
+    """The API app (cti.api) served by uvicorn in this loop."""
+    from cti.api.app import create_app
+    from cti.api.server import ApiServer
+    from hotline.auth import TokenStore
+
+    app = create_app(store, database, TokenStore(database))
+    # Hook: the recording and QA routers join here (create_app's recording_router/qa_router)
+    # once their deployment sections are loaded by hotline.deployment.
+    return ApiServer(app, host, port)
