@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from api_support import serving
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cti import api_cli
 from cti.crm import CrmError, CrmResponseError, CrmTimeout, HttpCrm
@@ -277,3 +279,15 @@ async def test_an_unreachable_crm_is_a_crm_error() -> None:
 def test_a_crm_timeout_must_be_positive() -> None:
     with pytest.raises(CrmError, match="-1"):
         HttpCrm("http://127.0.0.1:1", timeout_s=-1)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(["", " ", "-", "(", ")", "/", "."]), min_size=12, max_size=12))
+def test_a_number_is_found_however_it_is_written(database: Database, tmp_path: Path,
+                                                 separators: list[str]) -> None:
+    if not rows(database):  # the examples only read: import once per database
+        import_csv(database, write(tmp_path, GOOD), now=T0)
+    digits = "+49301234567"
+    written = "".join(d + s for d, s in zip(digits, separators, strict=True))
+    found = DatabaseCustomers(database).find("phone", written)
+    assert found is not None and found["id"] == "C-1001"
