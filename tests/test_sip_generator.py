@@ -19,9 +19,9 @@ from sim.sip.responder import ResponderFarm
 
 pytestmark = pytest.mark.sip
 
-# Responders send the human-answer marker 1 s after answering: a caller with 0.4 s of patience
+# Responders send the human-answer marker 1.5 s after answering: a caller with 0.4 s of patience
 # abandons, one with 15 s does not. Numbers starting 0699 are refused busy.
-BEHAVIOUR = AnswerBehaviour(dtmf=(DtmfStep(1.0, "D"),), reject_from=(("^0699", 486),))
+BEHAVIOUR = AnswerBehaviour(dtmf=(DtmfStep(1.5, "D"),), reject_from=(("^0699", 486),))
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +49,11 @@ def test_short_scenario_counts_every_outcome(farm: ResponderFarm, tmp_path: Path
                                    "not_started": 0, "lost": 0}
     assert summary["failed_by_sip_status"] == {"486": 3}
     assert summary["invite_to_agent_answer_s"]["count"] == 3
-    assert summary["invite_to_agent_answer_s"]["p50"] > 1.0
+    assert summary["invite_to_agent_answer_s"]["p50"] > 1.5
     assert summary["media"]["audio_received"] == {"checked": 6, "ok": 6, "share": 1.0}
     assert summary["media"]["far_tone_heard"]["checked"] == 0  # no recordings asked for
     abandoned = [c for c in result.calls if c.outcome == "abandoned"]
-    assert all(0.35 < c.held_s < 1.0 and c.agent_answer_s is None for c in abandoned)
+    assert all(0.35 < c.held_s < 1.5 and c.agent_answer_s is None for c in abandoned)
     assert [c["index"] for c in report["calls"]] == list(range(9))
     page = to_html(report)
     assert "<table>" in page and "data:image/png;base64," in page
@@ -81,7 +81,7 @@ def test_cli_run_writes_reports_matching_the_plan(farm: ResponderFarm, tmp_path:
     outcomes = printed["summary"]["outcomes"]
     assert printed["summary"]["planned_calls"] == len(planned.callers) > 0
     assert outcomes["failed"] == refused
-    # patience is exponential (mean 30 s): a caller may give up before the 1 s marker
+    # patience is exponential (mean 30 s): a caller may give up before the 1.5 s marker
     assert outcomes["completed"] + outcomes["abandoned"] == len(planned.callers) - refused
     assert json.loads((tmp_path / "r.json").read_text()) == printed
     assert "Load run" in (tmp_path / "r.html").read_text()
