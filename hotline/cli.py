@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "sim.erlang_cli",
     "recording.qa.cli",
     "recording.cli",
+    "acd.cli",
+    "ivr.cli",
 )
 
 
