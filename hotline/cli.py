@@ -57,6 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"hotline: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into head/less that stopped reading
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("hotline: interrupted", file=sys.stderr)
         return 130
