@@ -28,10 +28,11 @@ import math
 import random
 from array import array
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL
 
 from acd.decisions import AgentStateChanged, CallbackOffered, ContactDone, Offer
 from acd.events import (
@@ -53,9 +54,26 @@ from sim.plan import BREAK, DRAIN_H, LOGIN, Plan
 from sim.results import Replication
 
 _NEW, _WAITING, _RINGING, _CONNECTED = -1, 0, 1, 2
-_WORKING = frozenset(("reserved", "busy", "wrap_up"))
-_STAFFED = frozenset(("ready", "reserved", "busy", "wrap_up"))
 _LOGGED_IN = frozenset(("ready", "reserved", "busy", "wrap_up", "not_ready"))
+# agent state -> (counts as staffed, counts as working)
+_LEVELS = {"logged_out": (0, 0), "not_ready": (0, 0), "ready": (1, 0), "reserved": (1, 1),
+           "busy": (1, 1), "wrap_up": (1, 1)}
+
+
+class _Due:
+    """A calendar entry: the least SimPy needs of an event (``callbacks``, ``_ok``, ``_value``).
+
+    :class:`simpy.Timeout` validates its delay and goes through ``Environment.schedule`` on
+    every construction; the simulator books tens of thousands of these per simulated day, so it
+    pushes this lighter object onto the environment's queue itself (see :meth:`Simulation._at`).
+    """
+
+    __slots__ = ("_ok", "_value", "callbacks")
+
+    def __init__(self, callback: Callable[[Any], None], value: Any) -> None:
+        self.callbacks = [callback]
+        self._value = value
+        self._ok = True
 
 
 class _Contact:
@@ -165,9 +183,10 @@ class Simulation:
 
     # -- the calendar ------------------------------------------------------------------------
     def _at(self, t: float, callback: Callable[[Any], None], value: Any) -> None:
-        delay = t - self.env._now
-        event = Timeout(self.env, delay if delay > 0 else 0.0, value)
-        event.callbacks.append(callback)  # type: ignore[union-attr]
+        """Call ``callback(entry)`` at time ``t`` (now if ``t`` has passed)."""
+        env = self.env
+        now = env._now
+        heappush(env._queue, (t if t > now else now, NORMAL, next(env._eid), _Due(callback, value)))
 
     def run(self) -> Replication:
         plan = self.plan
@@ -505,8 +524,9 @@ class Simulation:
         old = seat.state
         new = d.state
         seat.state, seat.reason = new, d.reason
-        staffed = (new in _STAFFED) - (old in _STAFFED)
-        working = (new in _WORKING) - (old in _WORKING)
+        now_levels, old_levels = _LEVELS[new], _LEVELS[old]
+        staffed = now_levels[0] - old_levels[0]
+        working = now_levels[1] - old_levels[1]
         if staffed or working:
             self._agents_changed(d.t, staffed, working)
         if new == "not_ready":

@@ -1,0 +1,127 @@
+"""Simulator speed: one month of hotline-60 through the real Router and IVR, and M/M/c vs Ciw.
+
+Run: ``.venv/bin/python benchmarks/bench_sim.py`` (from the repository root). Prints one JSON
+object:
+
+* ``month_seconds``: wall time of one replication of ``config/sim/hotline-60.yaml`` (30 days,
+  about 200,000 calls, every call through the IVR flow ``main`` and the Router) on one core;
+  ``month_cpu_seconds`` the process CPU time of the same run (steadier on a busy machine);
+* ``month_peak_mb``: peak resident memory of the process after that run;
+* ``hotline_contacts_per_s``: contacts simulated per second on an M/M/c model (10 agents,
+  180 calls/h, exponential service of mean 180 s), with replications on every core as ``hotline
+  sim run --replications`` does (``cores`` says how many); ``hotline_contacts_per_s_one_core``
+  the same in one process, best of three runs;
+* ``ciw_contacts_per_s``: Ciw on the same model in this process, best of three runs (Ciw runs
+  one simulation per process); ``speedup_vs_ciw`` = hotline_contacts_per_s / ciw_contacts_per_s
+  and ``speedup_vs_ciw_one_core`` the single-core ratio.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import ciw
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sim.model import Simulation  # noqa: E402
+from sim.plan import Plan, compile_scenario  # noqa: E402
+from sim.results import summarise  # noqa: E402
+from sim.runner import run_replications  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+
+MMC_AGENTS = 10
+MMC_RATE_PER_H = 180.0
+MMC_AHT_S = 180.0
+MMC_HOURS = 400.0  # about 72,000 contacts per run
+RUNS = 3
+
+
+def month() -> dict[str, float]:
+    scenario = load_scenario("hotline-60", ROOT / "config")
+    plan = compile_scenario(scenario)
+    wall, cpu = time.perf_counter(), time.process_time()
+    rep = Simulation(plan, seed=1).run()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    totals = summarise(rep)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return {
+        "month_seconds": round(wall, 2),
+        "month_cpu_seconds": round(cpu, 2),
+        "month_peak_mb": round(peak_mb, 1),
+        "month_calls": totals["calls"],
+        "month_offered": totals["offered"],
+        "month_service_level": round(totals["service_level"], 4),
+        "month_abandon_rate": round(totals["abandon_rate"], 4),
+    }
+
+
+def _mmc_plan(hours: float) -> Plan:
+    scenario = load_scenario("mmc", ROOT / "config")
+    return compile_scenario(scenario, agents=MMC_AGENTS,
+                            volume_factor=MMC_RATE_PER_H / scenario.spec.arrivals.calls_per_hour,
+                            duration_h=hours)
+
+
+def hotline_mmc_all_cores(cores: int) -> float:
+    plan = _mmc_plan(MMC_HOURS)
+    start = time.perf_counter()
+    reps = run_replications(plan, seed=5, replications=2 * cores, processes=cores)
+    elapsed = time.perf_counter() - start
+    return sum(sum(rep.answered) for rep in reps) / elapsed
+
+
+def hotline_mmc() -> tuple[float, int]:
+    plan = _mmc_plan(MMC_HOURS)
+    best, contacts = float("inf"), 0
+    for seed in range(RUNS):
+        start = time.perf_counter()
+        rep = Simulation(plan, seed=seed).run()
+        best = min(best, time.perf_counter() - start)
+        contacts = sum(rep.answered)
+    return contacts / best, contacts
+
+
+def ciw_mmc() -> tuple[float, int]:
+    network = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(rate=MMC_RATE_PER_H / 3600.0)],
+        service_distributions=[ciw.dists.Exponential(rate=1.0 / MMC_AHT_S)],
+        number_of_servers=[MMC_AGENTS],
+    )
+    best, contacts = float("inf"), 0
+    for seed in range(RUNS):
+        ciw.seed(seed)
+        simulation = ciw.Simulation(network)
+        start = time.perf_counter()
+        simulation.simulate_until_max_time(MMC_HOURS * 3600.0)
+        best = min(best, time.perf_counter() - start)
+        contacts = len(simulation.get_all_records())
+    return contacts / best, contacts
+
+
+def main() -> None:
+    figures = month()
+    cores = len(os.sched_getaffinity(0))
+    hotline_rate, hotline_contacts = hotline_mmc()
+    ciw_rate, ciw_contacts = ciw_mmc()
+    parallel_rate = hotline_mmc_all_cores(cores)
+    figures.update({
+        "cores": cores,
+        "hotline_contacts_per_s": round(parallel_rate),
+        "hotline_contacts_per_s_one_core": round(hotline_rate),
+        "ciw_contacts_per_s": round(ciw_rate),
+        "speedup_vs_ciw": round(parallel_rate / ciw_rate, 2),
+        "speedup_vs_ciw_one_core": round(hotline_rate / ciw_rate, 2),
+        "mmc_contacts_per_run": {"hotline": hotline_contacts, "ciw": ciw_contacts},
+    })
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
