@@ -168,25 +168,19 @@ async def test_an_agent_token_is_refused_for_another_agents_screen(live: Live) -
     assert (await own.next())["type"] == "hello"
 
 
-@pytest.mark.parametrize(("path", "who", "code", "error_id"), [
-    ("/ws/agent", None, 4401, "unauthorized"),
-    ("/ws/agent", "sup", 4403, "forbidden"),
-    ("/ws/supervisor", "a01", 4403, "forbidden"),
-    ("/ws/supervisor", None, 4401, "unauthorized"),
-])
-async def test_refused_websockets_say_why(live: Live, path: str, who: str | None, code: int,
-                                          error_id: str) -> None:
-    screen = await live.open(path, who)
-    closed, error = await screen.closed_with()
-    assert (closed, error["error_id"]) == (code, error_id)
-    assert error["message"]
-
-
-async def test_an_unknown_token_in_the_query_is_refused(live: Live) -> None:
+async def test_refused_websockets_say_why(live: Live) -> None:
     live.tokens["ghost"] = "htl_nothing"
-    screen = await live.open("/ws/agent", "ghost", via="query")
-    code, error = await screen.closed_with()
-    assert code == 4401 and error["error_id"] == "unauthorized"
+    for path, who, via, code, error_id in [
+        ("/ws/agent", None, "header", 4401, "unauthorized"),
+        ("/ws/agent", "ghost", "query", 4401, "unauthorized"),
+        ("/ws/agent", "sup", "header", 4403, "forbidden"),
+        ("/ws/supervisor", "a01", "query", 4403, "forbidden"),
+        ("/ws/supervisor", None, "header", 4401, "unauthorized"),
+    ]:
+        screen = await live.open(path, who, via=via)
+        closed, error = await screen.closed_with()
+        assert (closed, error["error_id"]) == (code, error_id), (path, who)
+        assert error["message"]
 
 
 async def test_supervisors_get_the_board_then_queue_and_agent_updates(live: Live) -> None:
