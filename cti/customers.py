@@ -170,7 +170,7 @@ def _check(row: dict[str, Any]) -> list[str]:
     problems = []
     for column in ("id", "name"):
         if row.get(column) is None:
-            problems.append(f"'{column}' is empty; every customer needs an {column}")
+            problems.append(f"'{column}' is empty; every customer needs one")
     for column, limit in _LIMITS.items():
         value = row.get(column)
         if value is not None and len(value) > limit:
@@ -190,14 +190,15 @@ def _rows(path: Path, problems: list[str]) -> Iterator[_Row]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
+            if reader.fieldnames is not None:  # " name" in a hand-edited header is "name"
+                reader.fieldnames = [name.strip() for name in reader.fieldnames]
             header = reader.fieldnames
             if header is None or "id" not in header or "name" not in header:
                 problems.append(f"{path}:1: the first line must be a header naming the "
                                 "columns, with at least 'id' and 'name' (for example: "
                                 "id,name,phone,account,tier,email,balance)")
                 return
-            blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
-            if blank or len(set(header)) != len(header):
+            if "" in header or len(set(header)) != len(header):
                 problems.append(f"{path}:1: the header has an empty or repeated column name: "
                                 f"{','.join(header)}")
                 return

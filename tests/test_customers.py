@@ -291,3 +291,12 @@ def test_a_number_is_found_however_it_is_written(database: Database, tmp_path: P
     written = "".join(d + s for d, s in zip(digits, separators, strict=True))
     found = DatabaseCustomers(database).find("phone", written)
     assert found is not None and found["id"] == "C-1001"
+
+
+def test_header_names_are_trimmed_and_short_rows_read_as_empty(database: Database,
+                                                              tmp_path: Path) -> None:
+    import_csv(database, write(tmp_path, "id, name ,phone, balance\nC-9,Kurz\n"), now=T0)
+    assert rows(database)[0]["name"] == "Kurz"
+    assert DatabaseCustomers(database).find("id", "C-9") == {
+        "id": "C-9", "name": "Kurz", "phone": None, "account": None, "tier": "standard",
+        "email": None, "balance": None}
