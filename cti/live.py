@@ -86,6 +86,7 @@ class EngineOptions:
     command_block_ms: int = 200
     connect_context: str = "hotline-connect"
     max_batch: int = 1000
+    lease_check_reuse_s: float = 0.05  # must stay far below the lease TTL
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,10 @@ class LiveEngine:
         self._last_snapshot = -float("inf")
         self._ring_wall = 0.0
         self._restored_contacts: list[dict[str, Any]] = []
+        # Offers run concurrently; this bounds how many Redis connections they hold at once.
+        self._redis_slots = asyncio.Semaphore(32)
+        self._lease_check: asyncio.Future[None] | None = None
+        self._lease_checked_at = -float("inf")
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
@@ -245,6 +250,7 @@ class LiveEngine:
                 elif item[0] == "resync":
                     waiters.append(item[3])
             await self._commit(effects, applied=applied)
+            await self._publish_statuses(effects)
             self._carry_out(effects)
             self._deadline_changed.set()
             for waiter in waiters:
@@ -328,10 +334,6 @@ class LiveEngine:
         for effect in effects:
             if isinstance(effect, OfferPlaced):
                 self._spawn(self._offer(effect), f"offer-{effect.contact}", effect.call_id)
-            elif isinstance(effect, AgentUpdated):
-                message = to_message(effect.status)
-                self._spawn(self._publish([("agent", effect.status.agent), ("supervisor",)],
-                                          message), "publish-agent", None)
             elif isinstance(effect, RingStarted):
                 self._pop_lead(effect)
             elif isinstance(effect, QueuesTouched):
@@ -354,9 +356,19 @@ class LiveEngine:
                                extra={"call_id": call_id})
         task.add_done_callback(done)
 
-    async def _publish(self, channels: list[tuple[str, ...]], message: dict[str, Any]) -> None:
-        for parts in channels:
-            await redis_call(self.store.publish(self.store.key(*parts), message))
+    async def _publish_statuses(self, effects: list[Effect]) -> None:
+        """Agent states on ``agent:<id>`` and ``supervisor``, one pipelined round trip."""
+        store = self.store
+        pipe = store.redis.pipeline(transaction=False)
+        count = 0
+        for effect in effects:
+            if isinstance(effect, AgentUpdated):
+                message = json.dumps(to_message(effect.status))
+                pipe.publish(store.key("agent", effect.status.agent), message)
+                pipe.publish(store.key("supervisor"), message)
+                count += 1
+        if count:
+            await redis_call(store._call(pipe.execute()))
 
     # ------------------------------------------------------------------ offers and pops
     async def _offer(self, offer: OfferPlaced) -> None:
@@ -368,8 +380,9 @@ class LiveEngine:
         future: asyncio.Future[PopAck] = asyncio.get_running_loop().create_future()
         self._acks[pop_id] = future
         try:
-            await redis_call(self.store.publish(self.store.key("pop", offer.agent),
-                                                  to_message(pop)))
+            async with self._redis_slots:
+                await redis_call(self.store.publish(self.store.key("pop", offer.agent),
+                                                    to_message(pop)))
             try:
                 ack = await asyncio.wait_for(future, self.options.pop_ack_timeout_s)
                 self._delivered[offer.contact] = (ack.delivered_at, True)
@@ -387,7 +400,7 @@ class LiveEngine:
         if record is None or record.state != "offered" or record.agent != offer.agent:
             return  # the caller hung up while the pop was on its way
         channel = record.channel or offer.channel
-        await redis_call(self.leadership.check())
+        await self._check_lease()
         client = self.client
         assert client is not None
         try:
@@ -404,6 +417,24 @@ class LiveEngine:
             self._inbox.put_nowait(("redirect_failed", offer.contact, offer.agent))
         else:
             self._inbox.put_nowait(("redirected", offer.contact, offer.agent))
+
+    async def _check_lease(self) -> None:
+        """:meth:`Leadership.check` before an AMI action; concurrent offers share one check,
+        and a check stays good for ``lease_check_reuse_s`` of *monotonic* time (a stalled
+        process sees that time pass, so it checks again before acting)."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._lease_checked_at < self.options.lease_check_reuse_s:
+            return
+        if self._lease_check is None or self._lease_check.done():
+            started = loop.time()
+
+            async def check() -> None:
+                async with self._redis_slots:
+                    await redis_call(self.leadership.check())
+                self._lease_checked_at = started
+
+            self._lease_check = asyncio.ensure_future(check())
+        await asyncio.shield(self._lease_check)
 
     async def _customer(self, offer: OfferPlaced) -> dict[str, Any] | None:
         """The caller's record for the pop; a slow or failing lookup never delays the ring
