@@ -8,9 +8,8 @@ not distort it (``events_per_wall_s`` is the wall-clock figure; equal on an idle
 ``p50_us``/``p99_us`` per event (measured in a second, timed pass so the timing does not slow
 the throughput pass), and counts.
 
-The router step is a hook: :func:`build_router_step` returns None until the live engine's
-routing adapter exists; then it returns a callable applied to every call transition, and its
-cost is included in the figures.
+The router step (:func:`build_router_step`) is the live engine's routing core applied to every
+call transition; its cost is included in the figures.
 
     .venv/bin/python benchmarks/bench_ami.py [--repeat 200]
 """
@@ -38,13 +37,39 @@ RouterStep = Callable[[CallTransition, float], object]
 
 
 def build_router_step() -> RouterStep | None:
-    """The routing step of the ingest path (None: not wired yet).
+    """The routing step of the ingest path: the live engine's :class:`cti.engine.RoutingEngine`
+    (transition -> Router event -> decisions -> effects) on a Router with the transcripts'
+    agents (1001-1003) logged in and ready.
 
-    To include routing in the benchmark, return a callable that turns a call transition into
-    the router's input and applies it (e.g. ``Queued`` -> contact arrives, ``Answered`` ->
-    agent busy, ``Ended`` -> wrap-up), with ``at`` as the time.
+    ``Queued`` becomes a contact arriving (and an offer), ``Answered`` an accepted offer,
+    ``Rona`` a timeout and re-offer, ``Ended`` an abandon or an end; the effects the driver
+    would carry out (Redis writes, pops, Redirects) are produced but not executed.
     """
-    return None
+    import logging
+
+    from acd.router import Router
+    from cti.engine import RoutingEngine
+    from cti.ports import Command
+    from hotline.config.routing import Routing
+
+    routing = Routing.model_validate({
+        "skills": ["general"],
+        "queues": {"support": {"skills": {"general": 1}, "wrap_up_s": 0}},
+        "agents": [{"id": f"a{ext}", "name": f"Agent {ext}", "extension": str(ext),
+                    "skills": {"general": 5}} for ext in (1001, 1002, 1003)],
+        "settings": {"default_queue": "support"},
+    })
+    quiet = logging.getLogger("bench.engine")
+    quiet.setLevel(logging.CRITICAL)  # offers to another agent than the transcript's are noted
+    engine = RoutingEngine(Router.from_config(routing), logger=quiet)
+    for agent in routing.agents:
+        engine.command(Command("agent_login", agent.id, "bench"), 0.0)
+        engine.command(Command("agent_ready", agent.id, "bench"), 0.0)
+
+    def step(transition: CallTransition, at: float) -> object:
+        return engine.transition(transition, at)
+
+    return step
 
 
 def load_streams() -> list[bytes]:
