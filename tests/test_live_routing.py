@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import time
 
-from acd.codec import event_from_json
-from acd.events import ContactAbandon, ContactArrive, ContactEnd, OfferAccept, OfferTimeout
-from cti.ports import QueueRequest
-from hotline.store import StateStore
-from sim.asterisk import AgentScript, AsteriskStandin, CallerScript, World
 from live_support import (
     SCALE,
     Node,
@@ -24,6 +19,12 @@ from live_support import (
     routing,
     wait_until,
 )
+
+from acd.codec import event_from_json
+from acd.events import ContactAbandon, ContactArrive, ContactEnd, OfferAccept, OfferTimeout
+from cti.ports import QueueRequest
+from hotline.store import StateStore
+from sim.asterisk import AgentScript, AsteriskStandin, CallerScript, World
 
 
 async def router_log(store: StateStore) -> list:
