@@ -288,14 +288,14 @@ class Simulation:
         if counted:
             self.c_offered[int((t - self.m0) // self.iv)] += 1
         self._handle(ContactArrive(t, cid, queue, priority, skills, {}, customer))
-        if contact.state == _NEW and cid in self.contacts:
+        if contact.state == _NEW:
             contact.state = _WAITING
             self._waiting(t, +1)
             if self._uses_timers:
                 self._watch_deadline()
-            if self.plan.patience is not None:
-                self._at(t + self.plan.patience.sample(self.r_patience), self._patience_over,
-                         contact)
+        if contact.state != _CONNECTED and self.plan.patience is not None:
+            # also when ringing: a caller whose offer is not answered waits on
+            self._at(t + self.plan.patience.sample(self.r_patience), self._patience_over, contact)
 
     # -- the IVR -----------------------------------------------------------------------------
     def _walk_ivr(self, t: float, caller: _Caller) -> tuple[Any, float]:
