@@ -12,6 +12,7 @@ import pytest
 
 from sim.sip.bots import AnswerBehaviour
 from sim.sip.cli import main
+from sim.sip.errors import LoadRunError
 from sim.sip.generator import LoadOptions, Progress, run_load
 from sim.sip.plan import CallerScript, CallPlan, DtmfStep, plan_from_options
 from sim.sip.report import summarize, to_html
@@ -106,3 +107,16 @@ def test_a_dead_caller_worker_loses_its_calls_not_the_run(farm: ResponderFarm) -
     assert result.worker_failures == ("caller-0: exit code -9",)
     outcomes = sorted(c.outcome for c in result.calls)
     assert outcomes == ["completed", "completed", "lost", "lost"]
+
+
+def test_a_worker_that_cannot_start_fails_the_run_in_one_line() -> None:
+    plan = CallPlan(dial="100", duration_s=1.0,
+                    callers=(CallerScript(0, 0.0, "0611", (), 1.0, 1.0),))
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: binding fails, nothing is sent.
+    with pytest.raises(LoadRunError) as failed:
+        run_load(plan, LoadOptions(targets=("127.0.0.1:9",), bind_host="192.0.2.1", workers=1,
+                                   startup_timeout_s=30))
+    message = str(failed.value)
+    assert message.startswith("worker caller-0 failed: cannot open SIP udp transport on "
+                              "192.0.2.1:0")
+    assert "\n" not in message

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hotline.errors import HotlineError
-from sim.sip.errors import LoadPlanError
+from sim.sip.errors import LoadPlanError, SipUnavailable
 
 PASSWORD_ENV = "HOTLINE_SIP_PASSWORD"
 
@@ -110,6 +111,10 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("pjsua2") is None:
+        # Checked here, before fifty worker processes each find out on their own.
+        raise SipUnavailable("pjsua2 is not installed; install the extra: pip install "
+                             "'hotline[sip]'")
     from sim.sip.generator import LoadOptions, Progress, run_load
     from sim.sip.plan import AgentPlan, plan_from_options
     from sim.sip.report import summarize, to_html

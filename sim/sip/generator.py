@@ -329,8 +329,9 @@ class _Run:
         elif isinstance(message, WorkerReady):
             self._worker(message.worker).ready = True
         elif isinstance(message, WorkerFailed):
+            log.debug("worker %s failed:\n%s", message.worker, message.traceback)
             if strict and message.worker in self.callers and self.callers[message.worker].ready:
-                self._lose(self.callers[message.worker], message.error.splitlines()[0])
+                self._lose(self.callers[message.worker], message.error)
             elif strict:
                 raise LoadRunError(f"worker {message.worker} failed: {message.error}")
             else:

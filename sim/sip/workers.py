@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hotline.errors import HotlineError
 from sim.sip.audio import ANSWER_TONE_HZ, CALLER_TONE_HZ, write_tone
 from sim.sip.bots import AnswerBehaviour, AnswerBot, AnsweredCall, CallerBot, CallResult
 from sim.sip.errors import LoadRunError
@@ -81,7 +82,14 @@ class Registered:
 @dataclass(frozen=True, slots=True)
 class WorkerFailed:
     worker: str
-    error: str
+    error: str  # one line, fit for a user
+    traceback: str  # for the log
+
+
+def failure(worker: str, error: Exception) -> WorkerFailed:
+    # Our own errors already read as one sentence; anything else gets its type named.
+    text = str(error) if isinstance(error, HotlineError) else f"{type(error).__name__}: {error}"
+    return WorkerFailed(worker, " ".join(text.split()), traceback.format_exc())
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +156,7 @@ def caller_worker(config: CallerWorkerConfig, commands: Any, results: Any) -> No
                         bot.handle(item)
                     bot.tick(time.monotonic())
     except Exception as error:  # reported to the coordinator, which raises LoadRunError
-        results.put(WorkerFailed(config.name, f"{error!r}\n{traceback.format_exc()}"))
+        results.put(failure(config.name, error))
     results.put(WorkerStopped(config.name))
 
 
@@ -189,7 +197,7 @@ def answer_worker(config: AnswerWorkerConfig, commands: Any, results: Any) -> No
                         bot.handle(item)
                     bot.tick(time.monotonic())
     except Exception as error:  # reported to the coordinator, which raises LoadRunError
-        results.put(WorkerFailed(config.name, f"{error!r}\n{traceback.format_exc()}"))
+        results.put(failure(config.name, error))
     finally:
         if pops is not None:
             pops.close()
