@@ -32,9 +32,9 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from acd.codec import event_from_json, event_to_json
 from acd.errors import AcdError
@@ -72,7 +72,20 @@ from hotline.config.routing import Routing
 from hotline.store import LeaseLost, StateStore, StoreError
 from ivr.customers import CustomerLookup
 
-TransitionListener = Callable[[CallTransition], None]
+
+class CallObserver(Protocol):
+    """Something else the leader drives from the calls it sees (the recordings, say).
+
+    ``on_transition`` and ``on_command`` are called in order from the engine's inbox and must
+    not block; ``run`` is a task of the engine, given the AMI client, while this process leads.
+    ``call_id`` is the call the commanding agent is on (None if none).
+    """
+
+    def on_transition(self, transition: CallTransition) -> None: ...
+
+    def on_command(self, command: Command, call_id: str | None) -> None: ...
+
+    async def run(self, client: AmiClient) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +120,7 @@ class LiveEngine:
                  ami: AmiSettings, clock: Clock | None = None, timezone: str = "UTC",
                  lookup: CustomerLookup | None = None, tracker_config: TrackerConfig | None = None,
                  options: EngineOptions | None = None,
-                 listeners: Iterable[TransitionListener] = (),
+                 observers: Iterable[CallObserver] = (),
                  logger: logging.Logger | None = None) -> None:
         self.routing = routing
         self.store = store
@@ -118,7 +131,7 @@ class LiveEngine:
         self.lookup = lookup
         self.options = options or EngineOptions()
         self.tracker = CallTracker(tracker_config or TrackerConfig())
-        self.listeners = list(listeners)  # e.g. the recording hook (see docs/operations.md)
+        self.observers = list(observers)  # e.g. the recordings (cti.recording_hook)
         self.log = logger or logging.getLogger("cti.live")
         self.engine: RoutingEngine | None = None
         self.client: AmiClient | None = None
@@ -162,6 +175,9 @@ class LiveEngine:
                 tg.create_task(self._listen_acks(acks), name="engine-popacks")
                 tg.create_task(self._queue_statuses(), name="engine-queue-status")
                 tg.create_task(self._watch_fatal(), name="engine-fatal")
+                for observer in self.observers:
+                    tg.create_task(self._observe(observer, client),
+                                   name=f"observer-{type(observer).__name__}")
         finally:
             for task in list(self._tasks):
                 task.cancel()
@@ -173,6 +189,17 @@ class LiveEngine:
     async def _watch_fatal(self) -> None:
         assert self._fatal is not None
         await self._fatal
+
+    async def _observe(self, observer: CallObserver, client: AmiClient) -> None:
+        """Run an observer; its failure is logged and it starts again, routing goes on."""
+        while True:
+            try:
+                await observer.run(client)
+                return
+            except Exception:
+                self.log.exception("observer %s failed; restarting it",
+                                   type(observer).__name__)
+                await asyncio.sleep(1.0)
 
     def _die(self, exc: BaseException) -> None:
         if self._fatal is not None and not self._fatal.done():
@@ -265,13 +292,15 @@ class LiveEngine:
         if kind == "transition":
             tr: CallTransition = item[1]
             self._ring_wall = item[2]
-            for listener in self.listeners:
-                self._guard(listener, tr)
+            self._notify(tr)
             if isinstance(tr, Queued):
                 await self._fetch_request(tr.contact_id or tr.call_id)
             return engine.transition(tr, now)
         if kind == "command":
-            return engine.command(item[2], now)
+            command: Command = item[2]
+            if command.type.startswith("recording_"):
+                self._notify_command(command)
+            return engine.command(command, now)
         if kind == "tick":
             return engine.tick(now)
         if kind == "redirected":
@@ -288,8 +317,7 @@ class LiveEngine:
         assert engine is not None
         out: list[Effect] = []
         for tr in transitions:
-            for listener in self.listeners:
-                self._guard(listener, tr)
+            self._notify(tr)
             out += engine.transition(tr, now)
         for call in calls:
             if call.contact_id and engine.contact(call.contact_id) is None:
@@ -299,12 +327,35 @@ class LiveEngine:
                       len(transitions))
         return out
 
-    def _guard(self, listener: TransitionListener, tr: CallTransition) -> None:
+    def _notify(self, tr: CallTransition) -> None:
+        for observer in self.observers:
+            try:
+                observer.on_transition(tr)
+            except Exception:
+                self.log.exception("observer %s failed on %s (call %s)",
+                                   type(observer).__name__, type(tr).__name__, tr.call_id,
+                                   extra={"call_id": tr.call_id})
+
+    def _notify_command(self, command: Command) -> None:
+        engine = self.engine
+        assert engine is not None
+        call_id = None
         try:
-            listener(tr)
-        except Exception:
-            self.log.exception("transition listener %r failed on %s (call %s)", listener,
-                               type(tr).__name__, tr.call_id, extra={"call_id": tr.call_id})
+            contacts = engine.router.agent(command.agent).contacts
+        except AcdError as exc:
+            self.log.warning("command %s ignored: %s", command.type, exc)
+            return
+        for contact in contacts:
+            record = engine.contact(contact)
+            if record is not None and record.state == "connected":
+                call_id = record.call_id
+        for observer in self.observers:
+            try:
+                observer.on_command(command, call_id)
+            except Exception:
+                self.log.exception("observer %s failed on command %s (call %s)",
+                                   type(observer).__name__, command.type, call_id,
+                                   extra={"call_id": call_id})
 
     async def _fetch_request(self, contact: str) -> None:
         data = await redis_call(self.store.get_json(self.store.key("ivr", contact)))

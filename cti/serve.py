@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from cti.ami.client import AmiSettings
 from cti.leader import Leadership
-from cti.live import EngineOptions, LiveEngine, TransitionListener
+from cti.live import CallObserver, EngineOptions, LiveEngine
 from cti.sink import RedisQueueSink
 from hotline.config.loader import Deployment
 from hotline.store import RedisServer, StateStore
@@ -63,7 +63,7 @@ def ami_settings(deployment: Deployment) -> AmiSettings:
 
 
 async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Event, *,
-                listeners: Callable[[], Iterable[TransitionListener]] = tuple,
+                observers: Callable[[], Iterable[CallObserver]] | None = None,
                 on_ready: Callable[[dict[str, str]], None] | None = None) -> None:
     """Run until ``stop`` is set. ``on_ready`` receives the addresses once listening."""
     from cti.customers import DatabaseCustomers
@@ -81,6 +81,22 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
     lookup = DatabaseCustomers(database)
     leadership = Leadership(store, options.holder, ttl_s=options.lease_ttl_s)
     addresses: dict[str, str] = {"redis": str(redis)}
+
+    def default_observers() -> list[CallObserver]:
+        """The recordings, by the deployment's recording policy (qa/ section)."""
+        from cti.clock import WallClock
+        from cti.recording_hook import RecordingHook
+        from recording.control import RecordingController
+        from recording.policy import RecordingPolicy
+        from recording.repository import RecordingRepository
+        from recording.storage import RecordingStorage
+
+        section = deployment.sections.get("qa")
+        policy = getattr(section, "policy", None) or RecordingPolicy()
+        root = policy.storage.asterisk_root or str(deployment.recordings_dir)
+        controller = RecordingController(policy, asterisk_root=root, tz=zone)
+        return [RecordingHook(controller, RecordingRepository(database, zone),
+                              RecordingStorage(deployment.recordings_dir), WallClock())]
     try:
         async with asyncio.TaskGroup() as tasks:
             if options.fastagi:
@@ -103,7 +119,7 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
                     engine = LiveEngine(routing, store=store, leadership=leadership,
                                         ami=ami_settings(deployment), timezone=settings.timezone,
                                         lookup=lookup, options=options.engine,
-                                        listeners=listeners())
+                                        observers=(observers or default_observers)())
                     await engine.run()
                 tasks.create_task(leadership.run(lead), name="routing-leadership")
             if on_ready is not None:
