@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "recording.cli",
     "acd.cli",
     "ivr.cli",
+    "cti.api_cli",
 )
 
 
