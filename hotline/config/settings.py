@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from hotline.config.validation import StrictModel
 
@@ -77,6 +78,25 @@ class Bind(StrictModel):
         return int(self.bind.rsplit(":", 1)[1])
 
 
+class CustomerSource(StrictModel):
+    """Where screen-pops and IVR lookups find customer records."""
+
+    source: Literal["database", "http"] = "database"
+    url: str = ""  # the CRM's base URL, for source http
+    timeout_s: float = Field(2.0, gt=0)
+    cache_ttl_s: float = Field(60.0, ge=0)
+    token_env: str | None = None  # environment variable with the CRM's bearer token
+
+    _check = field_validator("token_env")(_check_env_name)
+
+    @model_validator(mode="after")
+    def _url_for_http(self) -> CustomerSource:
+        if self.source == "http" and not self.url.startswith(("http://", "https://")):
+            raise ValueError("source http needs url: the CRM's base URL, such as "
+                             "https://crm.example.com/api/")
+        return self
+
+
 class Paths(StrictModel):
     data_dir: str = "var/data"
     recordings_dir: str = "var/recordings"
@@ -94,6 +114,7 @@ class HotlineSettings(StrictModel):
     http: Bind = Bind(bind="127.0.0.1:8080")
     fastagi: Bind = Bind(bind="127.0.0.1:4573")
     paths: Paths = Paths()
+    customers: CustomerSource = CustomerSource()
 
 
 def resolve_path(base: Path, value: str) -> Path:
