@@ -420,7 +420,8 @@ def normalised(values: list[float], size: int) -> list[float]:
 
 def load_scenario(name: str, config: Path | str | None = None) -> Scenario:
     """The scenario ``name`` (a file stem in ``<config>/sim/``, or a path to a YAML file) with
-    its deployment loaded and validated; raises ConfigError listing every problem.
+    its deployment loaded and validated; raises ConfigError listing every problem in the parts a
+    simulation uses (settings, routing, hours, IVR flows, scenarios; not QA forms, say).
 
     ``config`` defaults to the folder holding the file's ``sim/`` folder, else ``config``.
     """
@@ -452,7 +453,13 @@ def load_scenario(name: str, config: Path | str | None = None) -> Scenario:
                 found = load_document(deployment, document, deployment.diagnostics)
     else:
         found = scenarios.get(name)
-    deployment.diagnostics.raise_if_errors()
+    used = [d for d in deployment.diagnostics.errors
+            if d.file in ("hotline.yaml", "routing.yaml", "hours.yaml")
+            or d.file.startswith(("ivr/", "sim/")) or d.file == str(path)]
+    if used:
+        from hotline.config.diagnostics import ConfigError
+
+        raise ConfigError(used)
     if found is None:
         known = ", ".join(sorted(scenarios)) or "none"
         raise ScenarioError(f"there is no scenario '{name}' in {root / 'sim'} (scenarios: "
