@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "acd.cli",
     "ivr.cli",
     "cti.api_cli",
+    "sim.sip.cli",
 )
 
 
