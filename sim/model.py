@@ -154,9 +154,16 @@ class Simulation:
         self.c_abandoned = [0] * bins
         self.c_callback = [0] * bins
         self.s_wait = [0.0] * bins
-        self.a_staffed = [0.0] * bins
-        self.a_working = [0.0] * bins
-        self.a_waiting = [0.0] * bins
+        # Time-averaged levels, booked per change in O(1) and in any time order: a change of
+        # ``d`` at ``t`` in bin ``i`` adds ``d * (end of bin i - t)`` to bin i's area and ``d``
+        # to the level every later bin starts with (summed up in :meth:`_areas`).
+        self.p_staffed = [0.0] * bins
+        self.p_working = [0.0] * bins
+        self.p_waiting = [0.0] * bins
+        self.d_staffed = [0] * bins
+        self.d_working = [0] * bins
+        self.d_waiting = [0] * bins
+        self.before = [0, 0, 0]  # levels at the start of the window
         self.waits = array("d")
         self.ivr_outcomes: dict[str, int] = {}
         self.escalations = 0
@@ -165,10 +172,7 @@ class Simulation:
         self.ivr_time = 0.0
         self.ivr_counted = 0
         self.handle_time = 0.0
-        self.n_staffed = 0
-        self.n_working = 0
         self.n_waiting = 0
-        self._last = plan.start
         self._in_target = plan.target_s
 
         # -- daily overdispersion ------------------------------------------------------------
@@ -207,7 +211,6 @@ class Simulation:
         out = self.router.tick(end)  # timers due by the end of the window, applied on time
         if out:
             self._apply(out)
-        self._level(end)
         cap = end + DRAIN_H * 3600.0
         while self.contacts and env.peek() < cap:
             env.step()
@@ -552,42 +555,36 @@ class Simulation:
 
     # -- time averages -----------------------------------------------------------------------
     def _waiting(self, t: float, change: int) -> None:
-        self._level(t)
         self.n_waiting += change
-
-    def _level(self, t: float) -> None:
-        """Add the current levels times the time since the last change to the interval bins."""
-        last = self._last
-        if t > last:
-            self._add_area(last, t, self.n_staffed, self.n_working, self.n_waiting)
-            self._last = t
+        if t < self.m1:
+            if t < self.m0:
+                self.before[2] += change
+            else:
+                i = int((t - self.m0) // self.iv)
+                self.p_waiting[i] += change * (self.m0 + (i + 1) * self.iv - t)
+                self.d_waiting[i] += change
 
     def _agents_changed(self, t: float, staffed: int, working: int) -> None:
-        if t >= self._last:
-            self._level(t)
-        else:  # a Router timer applied late (see _handle): the change began at its due time
-            self._add_area(t, self._last, staffed, working, 0)
-        self.n_staffed += staffed
-        self.n_working += working
+        if t < self.m1:
+            if t < self.m0:
+                self.before[0] += staffed
+                self.before[1] += working
+            else:
+                i = int((t - self.m0) // self.iv)
+                span = self.m0 + (i + 1) * self.iv - t
+                if staffed:
+                    self.p_staffed[i] += staffed * span
+                    self.d_staffed[i] += staffed
+                if working:
+                    self.p_working[i] += working * span
+                    self.d_working[i] += working
 
-    def _add_area(self, a: float, b: float, staffed: int, working: int, waiting: int) -> None:
-        m0, m1, iv = self.m0, self.m1, self.iv
-        if a < m0:
-            a = m0
-        if b > m1:
-            b = m1
-        if b <= a:
-            return
-        i = int((a - m0) // iv)
-        while a < b:
-            edge = m0 + (i + 1) * iv
-            upto = b if b < edge else edge
-            span = upto - a
-            self.a_staffed[i] += staffed * span
-            self.a_working[i] += working * span
-            self.a_waiting[i] += waiting * span
-            a = upto
-            i += 1
+    def _areas(self, partial: list[float], delta: list[int], level: int) -> list[float]:
+        out = []
+        for p, d in zip(partial, delta, strict=True):
+            out.append(level * self.iv + p)
+            level += d
+        return out
 
     # -- results -----------------------------------------------------------------------------
     def _result(self) -> Replication:
@@ -595,8 +592,11 @@ class Simulation:
             seed=self.seed, start=self.m0, interval_s=self.iv, target_s=self.plan.target_s,
             calls=self.c_calls, offered=self.c_offered, answered=self.c_answered,
             in_target=self.c_in_target, abandoned=self.c_abandoned, callbacks=self.c_callback,
-            wait_sum=self.s_wait, staffed_s=self.a_staffed, working_s=self.a_working,
-            waiting_s=self.a_waiting, waits=self.waits.tolist(), ivr_outcomes=self.ivr_outcomes,
+            wait_sum=self.s_wait,
+            staffed_s=self._areas(self.p_staffed, self.d_staffed, self.before[0]),
+            working_s=self._areas(self.p_working, self.d_working, self.before[1]),
+            waiting_s=self._areas(self.p_waiting, self.d_waiting, self.before[2]),
+            waits=self.waits.tolist(), ivr_outcomes=self.ivr_outcomes,
             retrials=self.retrials, escalations=self.escalations, overflows=self.overflows,
             ivr_time_s=self.ivr_time, ivr_calls=self.ivr_counted,
             still_waiting=len(self.contacts),
