@@ -56,8 +56,9 @@ from sim.results import Replication
 _NEW, _WAITING, _RINGING, _CONNECTED = -1, 0, 1, 2
 _LOGGED_IN = frozenset(("ready", "reserved", "busy", "wrap_up", "not_ready"))
 # agent state -> (counts as staffed, counts as working)
-_LEVELS = {"logged_out": (0, 0), "not_ready": (0, 0), "ready": (1, 0), "reserved": (1, 1),
-           "busy": (1, 1), "wrap_up": (1, 1)}
+_OFF, _IDLE, _WORK = (0, 0), (1, 0), (1, 1)  # one object each: compared by identity
+_LEVELS = {"logged_out": _OFF, "not_ready": _OFF, "ready": _IDLE, "reserved": _WORK,
+           "busy": _WORK, "wrap_up": _WORK}
 
 
 class _Due:
@@ -119,6 +120,7 @@ class Simulation:
         self.progress = progress
         self.env = simpy.Environment(initial_time=plan.start)
         self.router = Router.from_config(plan.routing, plan.timezone)
+        self._route = self.router.handle
 
         def stream(name: str) -> random.Random:
             return random.Random(f"{seed}:{name}")
@@ -139,6 +141,9 @@ class Simulation:
                                 for q in plan.routing.queues.values())
         self._seq = 0
         self._choices = _compile_choices(plan)
+        self._talk = {name: plan.handling.get(name, plan.default_handling).sample
+                      for name in plan.routing.queues}
+        self._anonymous = _Caller("", None)  # callers straight to a queue need no identity
         self._tiers = _table(plan.ivr.customers.tiers) if plan.ivr is not None else ((), ())
 
         # -- measurement ---------------------------------------------------------------------
@@ -171,7 +176,6 @@ class Simulation:
         self.retrials = 0
         self.ivr_time = 0.0
         self.ivr_counted = 0
-        self.handle_time = 0.0
         self.n_waiting = 0
         self._in_target = plan.target_s
 
@@ -242,16 +246,17 @@ class Simulation:
             t += draw(rate)
 
     def _new_caller(self) -> _Caller:
-        self._seq += 1
         ivr = self.plan.ivr
+        if ivr is None:
+            return self._anonymous
+        self._seq += 1
         customer = None
-        if ivr is not None:
-            spec = ivr.customers
-            rng = self.r_caller
-            if rng.random() < spec.known:
-                customer = {"id": f"C-{self._seq}", "tier": _pick(self._tiers, rng.random()),
-                            "balance": round(rng.uniform(5, 300), 2)
-                            if rng.random() < spec.balance_known else None}
+        spec = ivr.customers
+        rng = self.r_caller
+        if rng.random() < spec.known:
+            customer = {"id": f"C-{self._seq}", "tier": _pick(self._tiers, rng.random()),
+                        "balance": round(rng.uniform(5, 300), 2)
+                        if rng.random() < spec.balance_known else None}
         return _Caller(f"0301{self._seq:07d}", customer)
 
     def _call(self, t: float, caller: _Caller) -> None:
@@ -371,7 +376,7 @@ class Simulation:
 
     # -- the Router --------------------------------------------------------------------------
     def _handle(self, event: Any) -> None:
-        out = self.router.handle(event)
+        out = self._route(event)
         if out:
             self._apply(out)
         if self.n_waiting and self._uses_timers:
@@ -401,10 +406,19 @@ class Simulation:
             self._watch_deadline()
 
     def _apply(self, decisions: list[Any]) -> None:
+        agents = self.agents
         for d in decisions:
             kind = type(d)
-            if kind is AgentStateChanged:
-                self._agent_state(d)
+            if kind is AgentStateChanged:  # the commonest decision, handled in line
+                seat = agents[d.agent]
+                new = d.state
+                was, now = _LEVELS[seat.state], _LEVELS[new]
+                seat.state = new
+                seat.reason = d.reason
+                if was is not now:
+                    self._agents_changed(d.t, now[0] - was[0], now[1] - was[1])
+                if new == "not_ready":
+                    self._not_ready(seat, d)
             elif kind is Offer:
                 self._offer(d)
             elif kind is ContactDone:
@@ -442,10 +456,7 @@ class Simulation:
     def _accept(self, t: float, contact: _Contact, agent: str) -> None:
         contact.state = _CONNECTED
         self._handle(OfferAccept(t, contact.id, agent))
-        dist = self.plan.handling.get(contact.queue, self.plan.default_handling)
-        talk = dist.sample(self.r_handle)
-        if contact.counted:
-            self.handle_time += talk
+        talk = self._talk[contact.queue](self.r_handle)
         self._at(t + talk, self._hang_up, contact)
 
     def _ring_out(self, event: Any) -> None:
@@ -522,23 +533,13 @@ class Simulation:
                 else:
                     self._handle(AgentNotReady(t, e.agent, "end_of_shift"))
 
-    def _agent_state(self, d: AgentStateChanged) -> None:
-        seat = self.agents[d.agent]
-        old = seat.state
-        new = d.state
-        seat.state, seat.reason = new, d.reason
-        now_levels, old_levels = _LEVELS[new], _LEVELS[old]
-        staffed = now_levels[0] - old_levels[0]
-        working = now_levels[1] - old_levels[1]
-        if staffed or working:
-            self._agents_changed(d.t, staffed, working)
-        if new == "not_ready":
-            if seat.leaving:
-                self._at(d.t, self._logout, d.agent)
-            elif d.reason == "break" and seat.breaks:
-                self._at(d.t + seat.breaks.pop(0) * 60.0, self._back, d.agent)
-            elif d.reason in ("rona", "rejected"):
-                self._at(d.t + self.plan.rona_ready_after_s, self._back, d.agent)
+    def _not_ready(self, seat: _AgentSeat, d: AgentStateChanged) -> None:
+        if seat.leaving:
+            self._at(d.t, self._logout, d.agent)
+        elif d.reason == "break" and seat.breaks:
+            self._at(d.t + seat.breaks.pop(0) * 60.0, self._back, d.agent)
+        elif d.reason in ("rona", "rejected"):
+            self._at(d.t + self.plan.rona_ready_after_s, self._back, d.agent)
 
     def _logout(self, event: Any) -> None:
         seat = self.agents[event._value]
