@@ -13,7 +13,10 @@ object:
   the same in one process, best of three runs;
 * ``ciw_contacts_per_s``: Ciw on the same model in this process, best of three runs (Ciw runs
   one simulation per process); ``speedup_vs_ciw`` = hotline_contacts_per_s / ciw_contacts_per_s
-  and ``speedup_vs_ciw_one_core`` the single-core ratio.
+  and ``speedup_vs_ciw_one_core`` the single-core ratio;
+* ``router_us_per_contact`` / ``driver_us_per_contact``: where an M/M/c contact's time goes,
+  inside ``Router.handle`` (three calls: arrive, accept, end) and in the simulator around it
+  (measured with a timer around each Router call, so a little slower than the runs above).
 """
 
 from __future__ import annotations
@@ -88,6 +91,29 @@ def hotline_mmc() -> tuple[float, int]:
     return contacts / best, contacts
 
 
+def router_share() -> dict[str, float]:
+    """Microseconds per M/M/c contact inside ``Router.handle`` and in the simulator around it."""
+    plan = _mmc_plan(MMC_HOURS / 2)
+    simulation = Simulation(plan, seed=9)
+    handle = simulation.router.handle
+    spent = [0.0]
+
+    def timed(event: object) -> object:
+        start = time.perf_counter()
+        try:
+            return handle(event)
+        finally:
+            spent[0] += time.perf_counter() - start
+
+    simulation._route = timed  # the simulator calls the Router through this one attribute
+    start = time.perf_counter()
+    rep = simulation.run()
+    total = time.perf_counter() - start
+    contacts = sum(rep.answered)
+    return {"router_us_per_contact": round(spent[0] / contacts * 1e6, 2),
+            "driver_us_per_contact": round((total - spent[0]) / contacts * 1e6, 2)}
+
+
 def ciw_mmc() -> tuple[float, int]:
     network = ciw.create_network(
         arrival_distributions=[ciw.dists.Exponential(rate=MMC_RATE_PER_H / 3600.0)],
@@ -119,6 +145,7 @@ def main() -> None:
         "speedup_vs_ciw": round(parallel_rate / ciw_rate, 2),
         "speedup_vs_ciw_one_core": round(hotline_rate / ciw_rate, 2),
         "mmc_contacts_per_run": {"hotline": hotline_contacts, "ciw": ciw_contacts},
+        **router_share(),
     })
     print(json.dumps(figures))
 
