@@ -186,16 +186,31 @@ def _graph(args: argparse.Namespace) -> int:
         return 0
     base = Path(args.output)
     base = base.with_suffix("") if base.suffix in {".mmd", ".svg"} else base
-    base.with_suffix(".mmd").write_text(text, encoding="utf-8")
+    _write(base.with_suffix(".mmd"), text.encode("utf-8"))
     written = [str(base.with_suffix(".mmd"))]
     image = svg(flow)
     if image is not None:
-        base.with_suffix(".svg").write_bytes(image)
+        _write(base.with_suffix(".svg"), image)
         written.append(str(base.with_suffix(".svg")))
     else:
         written.append("(no SVG: Graphviz 'dot' is not installed)")
     print("wrote " + " ".join(written))
     return 0
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise IvrError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _bind(text: str) -> tuple[str, int]:
+    """HOST:PORT of ``--bind`` (port 0: any free port), or an :class:`IvrError` naming it."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise IvrError(f"--bind {text!r} is not HOST:PORT such as 127.0.0.1:4573")
+    return host.strip("[]"), int(port)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -205,6 +220,8 @@ def _serve(args: argparse.Namespace) -> int:
     from ivr.fastagi import FastAgiServer
     from ivr.runtime import FlowRegistry
 
+    if not args.watch_interval > 0:
+        raise IvrError(f"--watch-interval must be more than 0 seconds, not {args.watch_interval}")
     root = Path(args.config)
     registry = FlowRegistry(root)
     customers = CsvCustomers.load(args.customers) if args.customers else None
@@ -213,7 +230,7 @@ def _serve(args: argparse.Namespace) -> int:
     _, deployment = load_flows(root)
     bind = args.bind or (deployment.settings.fastagi.bind if deployment.settings
                          else "127.0.0.1:4573")
-    host, _, port = bind.rpartition(":")
+    host, port = _bind(bind)
     log = logging.getLogger("ivr.serve")
 
     zone = ZoneInfo(deployment.settings.timezone if deployment.settings else "UTC")
@@ -221,7 +238,11 @@ def _serve(args: argparse.Namespace) -> int:
     async def main() -> None:
         # the call's time in the deployment's zone, so 'now.hour' means the local hour
         server = FastAgiServer(registry, lookup=customers, clock=lambda: dt.datetime.now(zone))
-        actual = await server.start(host or "127.0.0.1", int(port))
+        try:
+            actual = await server.start(host, port)
+        except OSError as exc:
+            raise IvrError(f"cannot serve FastAGI on {host}:{port}: "
+                           f"{exc.strerror or exc}") from None
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, registry.reload)
         print(f"serving IVR flows {', '.join(sorted(registry.current.flows))} "

@@ -23,7 +23,7 @@ from hotline.config.validation import validate_document
 from hotline.config.yamlsource import YamlDocument
 from ivr import schema
 from ivr.commands import Menu, Play
-from ivr.errors import ExpressionError
+from ivr.errors import ExpressionError, IvrError
 from ivr.expr import Expression, compile_expression
 from ivr.flow import (
     BranchNode,
@@ -51,6 +51,7 @@ from ivr.flow import (
 
 FLOW_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 VARIABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_DTMF = re.compile(r"[0-9*#]*")
 Path_ = tuple[Hashable, ...]
 
 
@@ -346,9 +347,14 @@ class FlowSource:
                 self.error((*base, "at"), f"'{at}' is not a date and time such as "
                            "2026-12-24T10:30")
                 return None
+        try:
+            digits = parse_digits(spec.digits)
+        except IvrError as exc:
+            self.error((*base, "digits"), str(exc))
+            return None
         expect = spec.expect
         return FlowTest(
-            name=spec.name, caller=spec.caller, at=at, digits=parse_digits(spec.digits),
+            name=spec.name, caller=spec.caller, at=at, digits=digits,
             customer=spec.customer, lookup_error=spec.lookup_error,
             expect_path=tuple(expect.path) if expect.path is not None else None,
             expect_outcome=expect.outcome,
@@ -358,7 +364,17 @@ class FlowSource:
 
 
 def parse_digits(script: str | list[str | int] | tuple[str, ...]) -> tuple[str, ...]:
-    """``"1,2,0123456789#"`` or ``["1", 2]`` -> one answer per menu or gather; '' = timeout."""
+    """``"1,2,0123456789#"`` or ``["1", 2]`` -> one answer per menu or gather; '' = timeout.
+
+    An answer with anything but phone keys (0-9, * and #) is an :class:`IvrError`: a caller
+    cannot press it, so a script that does is a typo, not a test of invalid input.
+    """
     if isinstance(script, str):
-        return tuple(part.strip() for part in script.split(",")) if script else ()
-    return tuple(str(item) for item in script)
+        answers = tuple(part.strip() for part in script.split(",")) if script else ()
+    else:
+        answers = tuple(str(item) for item in script)
+    for answer in answers:
+        if not _DTMF.fullmatch(answer):
+            raise IvrError(f"answer {answer!r} has keys a phone does not have; use digits, "
+                           "* and # (and '' for no input)")
+    return answers

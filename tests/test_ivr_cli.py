@@ -104,3 +104,48 @@ def test_bad_customer_files(tmp_path: Path) -> None:
     headless.write_text("name,phone\nA,1\n")
     with pytest.raises(CustomerFileError, match="at least 'id'"):
         CsvCustomers.load(headless)
+
+
+def test_scripted_keys_a_phone_lacks_are_refused() -> None:
+    with pytest.raises(IvrError, match="answer 'x' has keys a phone does not have"):
+        run("test", "main", "--config", str(CONFIG), "--digits", "1,x")
+
+
+def test_test_case_with_impossible_keys_is_located(tmp_path: Path) -> None:
+    from hotline.config.diagnostics import ConfigError
+    from ivr.loader import load_flows
+
+    root = deployment(tmp_path, {
+        "main": "start: bye\nnodes:\n  bye:\n    type: hangup\n"
+                "tests:\n  - name: typo\n    caller: '1'\n    digits: '1,a'\n"
+                "    expect: {path: [bye]}\n",
+    })
+    with pytest.raises(ConfigError, match=r"ivr/main\.yaml:8:\d+: answer 'a' has keys"):
+        load_flows(root)
+
+
+def test_graph_into_a_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(IvrError, match=r"cannot write .*nowhere/main\.mmd: No such file"):
+        run("graph", "main", "--config", str(CONFIG), "-o", str(tmp_path / "nowhere" / "main"))
+
+
+@pytest.mark.parametrize("bind", ["localhost", "127.0.0.1:http", "127.0.0.1:70000", ":4573"])
+def test_serve_refuses_a_bad_bind_address(bind: str) -> None:
+    with pytest.raises(IvrError, match="is not HOST:PORT"):
+        run("serve", "--config", str(CONFIG), "--bind", bind)
+
+
+def test_serve_reports_a_port_in_use() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(IvrError, match=f"cannot serve FastAGI on 127.0.0.1:{port}: .*in use"):
+            run("serve", "--config", str(CONFIG), "--bind", f"127.0.0.1:{port}")
+
+
+def test_serve_refuses_a_watch_interval_of_zero() -> None:
+    with pytest.raises(IvrError, match="--watch-interval must be more than 0"):
+        run("serve", "--config", str(CONFIG), "--watch-interval", "0")
