@@ -174,7 +174,10 @@ class Router:
         ``tick(event.t)`` and the decisions of those timers are on the error as ``decisions``.
         """
         t = event.t
-        if t < self._now:
+        # one chained test in the hot path; it also refuses NaN, which would poison every timer
+        if not self._now <= t < math.inf or t == -math.inf:
+            if not math.isfinite(t):
+                raise EventFormatError(f"event time {t!r} is not a finite number of seconds")
             raise TimeWentBackwards(t, self._now)
         out: list[Decision] = []
         if self._timers and self._timers[0][0] <= t:
@@ -286,9 +289,9 @@ class Router:
         a = self._agent(e.agent)
         if a.wrap_until is None:
             raise IllegalTransition("agent", a.id, self._state_text(a), "wrapup_extend")
-        if e.seconds is not None and e.seconds < 0:
-            raise EventFormatError(f"wrapup_extend for agent '{a.id}' has negative seconds "
-                                   f"{e.seconds}")
+        if e.seconds is not None and not 0 <= e.seconds < math.inf:
+            raise EventFormatError(f"wrapup_extend for agent '{a.id}' has seconds {e.seconds}; "
+                                   "give a finite number >= 0, or none to hold the wrap-up")
         if e.seconds is None:
             a.wrap_until = HELD
             a.wrap_token = 0

@@ -3,6 +3,7 @@ multi-channel capacity, priorities and the errors for impossible events."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -35,6 +36,7 @@ from acd import (
 )
 from acd.errors import (
     DuplicateContact,
+    EventFormatError,
     IllegalTransition,
     TimeWentBackwards,
     UnknownAgent,
@@ -354,6 +356,27 @@ def test_unknown_names_and_time_travel_are_refused() -> None:
         r.handle(ContactArrive(T0, "c1", "billing"))
     with pytest.raises(TimeWentBackwards, match=re.escape(str(T0 - 1))):
         r.handle(Tick(T0 - 1))
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_time_that_is_not_a_finite_number_is_refused_and_changes_nothing(bad: float) -> None:
+    r = Router.from_config(small_routing())
+    r.handle(AgentLogin(T0, "a1", ready=True))
+    with pytest.raises(EventFormatError, match="is not a finite number of seconds"):
+        r.handle(Tick(bad))
+    assert r.now == T0
+    assert offers(r.handle(ContactArrive(T0 + 1, "c1", "billing"))) == [("c1", "a1")]
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf])
+def test_wrap_up_extension_must_be_finite_and_not_negative(bad: float) -> None:
+    r = Router.from_config(small_routing())
+    r.handle(AgentLogin(T0, "a2", ready=True))
+    r.handle(ContactArrive(T0, "c1", "general"))
+    serve(r, T0 + 1, "c1", "a2", 10)
+    with pytest.raises(EventFormatError, match="give a finite number >= 0"):
+        r.handle(WrapupExtend(T0 + 12, "a2", bad))
+    assert r.next_deadline() == T0 + 21  # wrap_up_s 10 from the end at T0 + 11, unchanged
 
 
 def test_a_refused_event_still_hands_over_the_timer_decisions() -> None:
