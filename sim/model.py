@@ -61,6 +61,9 @@ _LEVELS = {"logged_out": _OFF, "not_ready": _OFF, "ready": _IDLE, "reserved": _W
            "busy": _WORK, "wrap_up": _WORK}
 
 
+_NOBODY = LookupResult(None)
+
+
 class _Due:
     """A calendar entry: the least SimPy needs of an event (``callbacks``, ``_ok``, ``_value``).
 
@@ -141,6 +144,7 @@ class Simulation:
                                 for q in plan.routing.queues.values())
         self._seq = 0
         self._choices = _compile_choices(plan)
+        self._digits: dict[str, Digits] = {}  # results are immutable: one per distinct input
         self._talk = {name: plan.handling.get(name, plan.default_handling).sample
                       for name in plan.routing.queues}
         self._anonymous = _Caller("", None)  # callers straight to a queue need no identity
@@ -319,8 +323,10 @@ class Simulation:
                               now=dt.datetime.fromtimestamp(t, dt.UTC),
                               uniqueid=f"call{self._seq}")
         prompt_s, think_s, digit_s = ivr.prompt_s, ivr.think_s, ivr.digit_s
-        rng = self.r_ivr
+        draw = self.r_ivr.random
         choices = self._choices
+        digits = self._digits
+        path = session.path
         duration = 0.0
         command: Any = session.start()
         while session.outcome is None:
@@ -330,47 +336,47 @@ class Simulation:
                 duration += prompt_s * len(command.prompts)
             elif kind is Menu:
                 duration += prompt_s * len(command.prompts)
-                table = choices.get(session.path[-1])
+                table = choices.get(path[-1])
                 if table is None:
-                    choice = command.options[int(rng.random() * len(command.options))]
+                    choice = command.options[int(draw() * len(command.options))]
                 else:
-                    choice = _pick(table, rng.random())
+                    choice = _pick(table, draw())
                 if choice == "hangup":
                     session.hang_up()
                     return "ivr_abandoned", duration + think_s
                 if choice == "timeout":
                     duration += command.timeout_s
-                    result = Digits("")
-                elif choice == "invalid":
-                    duration += think_s
-                    result = Digits(_invalid(command.options))
+                    choice = ""
                 else:
                     duration += think_s
-                    result = Digits(choice)
+                    if choice == "invalid":
+                        choice = _invalid(command.options)
+                result = digits.get(choice) or digits.setdefault(choice, Digits(choice))
             elif kind is Gather:
                 duration += prompt_s * len(command.prompts)
-                table = choices.get(session.path[-1])
-                choice = "valid" if table is None else _pick(table, rng.random())
+                table = choices.get(path[-1])
+                choice = "valid" if table is None else _pick(table, draw())
                 if choice == "hangup":
                     session.hang_up()
                     return "ivr_abandoned", duration + think_s
                 if choice == "timeout":
                     duration += command.timeout_s
-                    result = Digits("")
+                    typed = ""
                 else:
                     count = command.min_digits if choice == "valid" else max(
                         0, command.min_digits - 1) or command.max_digits + 1
                     duration += think_s + digit_s * count
-                    result = Digits(("0123456789" * (count // 10 + 1))[:count])
+                    typed = ("0123456789" * (count // 10 + 1))[:count]
+                result = digits.get(typed) or digits.setdefault(typed, Digits(typed))
             elif kind is Say:
                 duration += ivr.say_s
             elif kind is Lookup:
                 duration += ivr.lookup_s
                 found = caller.customer
                 if found is not None and command.by == "phone" and \
-                        rng.random() >= ivr.customers.phone_match:
+                        draw() >= ivr.customers.phone_match:
                     found = None
-                result = LookupResult(found)
+                result = _NOBODY if found is None else LookupResult(found)
             command = session.send(result)
         return session.outcome, duration
 
