@@ -89,9 +89,11 @@ def check_flows(deployment: Deployment, compiled: dict[str, tuple[Flow, FlowSour
     order = _call_order(compiled)
     returns: dict[str, frozenset[str]] = {}
     entry: dict[str, frozenset[str]] = {}
+    dangling: set[str] = set()
     for name in order:  # callees first, so a caller knows what its subflows set
         flow, source = compiled[name]
-        _check_references(flow, source, compiled)
+        if not _check_references(flow, source, compiled):
+            dangling.add(name)
         returns[name] = _variables(flow, source, returns, BUILTIN_VARIABLES, report=False)[1]
     # a subflow sees what every caller has set when it calls it
     calls: dict[str, frozenset[str] | None] = {}
@@ -106,7 +108,10 @@ def check_flows(deployment: Deployment, compiled: dict[str, tuple[Flow, FlowSour
         entry[name] = BUILTIN_VARIABLES | (calls.get(name) or frozenset())
         flow, source = compiled[name]
         _variables(flow, source, returns, entry[name], report=True)
-        _check_reachable(flow, source, returns)
+        if name not in dangling:
+            # a misspelt 'next' cuts off everything behind it; which nodes are really
+            # unreachable is known only once it is fixed, so one typo gives one error
+            _check_reachable(flow, source, returns)
         _check_loops(flow, source, returns)
         _check_menus(flow, source)
         _check_deployment(deployment, flow, source)
@@ -135,17 +140,25 @@ def _call_order(compiled: dict[str, tuple[Flow, FlowSource]]) -> list[str]:
 
 
 def _check_references(flow: Flow, source: FlowSource,
-                      compiled: dict[str, tuple[Flow, FlowSource]]) -> None:
+                      compiled: dict[str, tuple[Flow, FlowSource]]) -> bool:
+    """Report references to nodes and flows that do not exist.
+
+    False when some exit leads to no compiled node (misspelt, or a node with errors of its own).
+    """
     ids = list(flow.nodes) + [n for n in source.document.data.get("nodes", {})
                               if n not in flow.nodes]
+    whole = True
     if flow.start not in ids:
         source.error(("start",), f"the start node '{flow.start}' is not a node of this flow"
                      f"{did_you_mean(flow.start, ids)}")
     if flow.fallback is not None and flow.fallback not in ids:
+        whole = False
         source.error(("fallback",), f"the fallback node '{flow.fallback}' is not a node of "
                      f"this flow{did_you_mean(flow.fallback, ids)}")
     for node in flow.nodes.values():
         for target, _, path in edges(node, {}):
+            if target and target not in flow.nodes:
+                whole = False  # a missing node, or one with errors of its own
             if target and target not in ids:
                 source.error(path, f"node '{node.id}' goes to '{target}', which is not a node "
                              f"of this flow{did_you_mean(target, ids)}")
@@ -153,6 +166,7 @@ def _check_references(flow: Flow, source: FlowSource,
             source.error(("nodes", node.id, "flow"),
                          f"node '{node.id}' calls flow '{node.flow}', which does not exist"
                          f"{did_you_mean(node.flow, compiled)}")
+    return whole
 
 
 def _variables(flow: Flow, source: FlowSource, returns: dict[str, frozenset[str]],

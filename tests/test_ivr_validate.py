@@ -35,12 +35,30 @@ def test_dangling_next(tmp_path: Path) -> None:
             prompt: hotline/welcome
             next: agnet
         """ + GOOD_END})
+    # 'agent' is cut off only by the typo: one mistake, one error, not one per node behind it
     assert messages(root) == [
         "ivr/main.yaml:6:11: node 'hello' goes to 'agnet', which is not a node of this flow; "
         "did you mean 'agent'?",
-        "ivr/main.yaml:8:3: node 'agent' can never be reached from the start node 'hello'; "
-        "link it from another node or delete it",
     ]
+
+
+def test_a_node_with_errors_of_its_own_does_not_cut_off_the_nodes_behind_it(
+        tmp_path: Path) -> None:
+    root = deployment(tmp_path, {"main": """        start: hello
+        nodes:
+          hello:
+            type: play
+            prompt: hotline/welcome
+            next: ask
+          ask:
+            type: menu
+            prompt: hotline/reason-menu
+            options: {1: agent}
+            timeout_s: four
+            fallback: agent
+        """ + GOOD_END})
+    assert messages(root) == [
+        "ivr/main.yaml:11:16: 'nodes.ask.timeout_s' must be a number, not 'four'"]
 
 
 def test_unknown_start_node(tmp_path: Path) -> None:
