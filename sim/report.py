@@ -54,7 +54,7 @@ def _axes(title: str) -> tuple[Any, Any]:
 
 
 def _time_axis(axes: Any, times: list[dt.datetime]) -> None:
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    locator = mdates.AutoDateLocator(tz=times[0].tzinfo, minticks=4, maxticks=10)
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=times[0].tzinfo))
 
