@@ -168,3 +168,28 @@ def test_hotline_morning_escalates_through_the_real_router() -> None:
     assert {"hangup", "ivr_abandoned"} <= set(totals["ivr_outcomes"])
     assert totals["offered"] < totals["calls"]
     assert len(rep.offered) == 6 and rep.start == compile_scenario(scenario).measure_start
+
+
+def test_the_ivr_hands_vip_priority_and_language_skills_to_the_router(
+        deployment_dir: Path) -> None:
+    text = SELF_SERVICE.replace('reason: {"5": 1.0}', 'reason: {"2": 1.0}').replace(
+        'choose_language: {"1": 1.0}', 'choose_language: {"1": 0.5, "2": 0.5}').replace(
+        "balance_known: 1.0}", "balance_known: 1.0, tiers: {standard: 0.7, gold: 0.3}}").replace(
+        "count: 3, skills: {general: 9, billing: 9}",
+        "count: 5, skills: {technical: 9, english: 9}")
+    simulation = Simulation(compile_scenario(_scenario(deployment_dir, "vip", text)), 1)
+    arrivals = []
+    route = simulation._route
+
+    def spy(event: Any) -> Any:
+        if type(event).__name__ == "ContactArrive":
+            arrivals.append(event)
+        return route(event)
+
+    simulation._route = spy
+    totals = summarise(simulation.run())
+    assert totals["answered"] > 300
+    assert {a.queue for a in arrivals} == {"technical"}
+    vip = sum(a.priority == 5 for a in arrivals) / len(arrivals)
+    english = sum(a.skills == {"english": 5} for a in arrivals) / len(arrivals)
+    assert 0.22 < vip < 0.38 and 0.4 < english < 0.6
