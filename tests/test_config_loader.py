@@ -220,3 +220,22 @@ def test_business_hours_calendar() -> None:
     assert office.is_open(dt.datetime(2026, 11, 23, 7, 30, tzinfo=dt.UTC))
     always = deployment.calendars["always"]
     assert always.is_open(dt.datetime(2026, 12, 25, 3, 0, tzinfo=berlin))
+
+
+@pytest.mark.parametrize(("prompt", "expected"), [
+    ("5", "'nodes.choose_language.prompt' must be text, a list (lines starting with '- ') or a "
+          "block of keys and values, not 5"),
+    ("{de: 5}", "'nodes.choose_language.prompt.de' must be text or a list (lines starting "
+                "with '- '), not 5"),
+    ("[a, 5]", "'nodes.choose_language.prompt[2]' must be text, not 5"),
+])
+def test_a_value_that_may_take_several_forms_gets_one_plain_error(
+    prompt: str, expected: str, deployment_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # pydantic reports each member of 'text | list | map' apart, under names like 'list[str]'
+    path = deployment_copy / "ivr" / "main.yaml"
+    edit(path, "prompt: hotline/choose-language", f"prompt: {prompt}")
+    assert main(["config", "check", str(deployment_copy)]) == 1
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("ivr/main.yaml:")]
+    assert len(rows) == 1 and expected in rows[0], rows
+    assert rows[0].startswith(f"ivr/main.yaml:{line_of(path, 'prompt: ' + prompt)}:")

@@ -8,6 +8,7 @@ obvious (the closest valid key for a typo). Values of secret keys are never echo
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Hashable
@@ -37,7 +38,65 @@ def validate_document(
     try:
         return model.model_validate(payload), []
     except ValidationError as exc:
-        return None, [_diagnostic(model, document, prefix, err) for err in exc.errors()]
+        errors = _resolve_unions(list(exc.errors()))
+        return None, [_diagnostic(model, document, prefix, err) for err in errors]
+
+
+# pydantic tags the errors of each member of a union (``str | list[str]``) with the member's
+# name in ``loc``; these are the names it uses for builtin types, containers and models
+_MEMBER_TAG = re.compile(r"(str|int|float|bool|none|[a-z]+\[.*\]|[A-Z][A-Za-z0-9_]*)")
+_TYPE_KINDS = {
+    "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+    "bool_parsing": "true or false", "list_type": "a list (lines starting with '- ')",
+    "dict_type": "a block of keys and values", "model_type": "a block of keys and values",
+    "model_attributes_type": "a block of keys and values",
+}
+
+
+def _resolve_unions(errors: list[Any]) -> list[Any]:
+    """One error per mistake where a value may take several forms (``str | list[str]``).
+
+    pydantic reports every member of a union. If the value has the outer form of a member (a
+    list where a list may stand), only that member's errors count, with the tag removed; if it
+    fits no member, the members' type errors become one ``union_type`` error listing the forms.
+    """
+    groups: dict[tuple[Hashable, ...], dict[str, list[Any]]] = {}
+    order: list[tuple[Hashable, ...] | int] = []
+    for number, err in enumerate(errors):
+        loc = tuple(err["loc"])
+        at = next((i for i, part in enumerate(loc) if isinstance(part, str)
+                   and _MEMBER_TAG.fullmatch(part)), None)
+        if at is None:
+            order.append(number)
+            continue
+        prefix = loc[:at]
+        if prefix not in groups:
+            groups[prefix] = {}
+            order.append(prefix)
+        groups[prefix].setdefault(str(loc[at]), []).append((at, err))
+    out: list[Any] = []
+    for key in order:
+        if isinstance(key, int):
+            out.append(errors[key])
+            continue
+        members = groups[key]
+        if len(members) < 2:  # a key that only looks like a tag (a calendar named 'Office')
+            out.extend(err for found in members.values() for _, err in found)
+            continue
+        fitting = [found for found in members.values()
+                   if any(len(err["loc"]) > at + 1 or err["type"] not in _TYPE_KINDS
+                          for at, err in found)]
+        if fitting:
+            best = min(fitting, key=len)
+            out.extend(_resolve_unions([
+                {**err, "loc": (*err["loc"][:at], *err["loc"][at + 1:])} for at, err in best]))
+            continue
+        forms = list(dict.fromkeys(_TYPE_KINDS[err["type"]] for found in members.values()
+                                   for _, err in found))
+        first = next(iter(members.values()))[0][1]
+        out.append({**first, "loc": key, "type": "union_type", "ctx": {"forms": forms}})
+    return out
 
 
 def _diagnostic(
@@ -85,6 +144,10 @@ def _explain(kind: str, msg: str, ctx: dict[str, Any], shown: str) -> str:
         return f"must be a block of keys and values, not {shown}"
     if kind == "list_type":
         return f"must be a list (lines starting with '- '), not {shown}"
+    if kind == "union_type":
+        forms = ctx["forms"]
+        listed = ", ".join(forms[:-1]) + f" or {forms[-1]}" if len(forms) > 1 else forms[0]
+        return f"must be {listed}, not {shown}"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '')}, not {shown}"
     if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
