@@ -137,6 +137,9 @@ def test_scorecard_calibration_and_library(capsys: pytest.CaptureFixture[str],
     assert out.startswith("QA scorecard for a001: 2 evaluation(s), mean 85.0, trend - "
                           "points/week")
 
+    code, out = run(capsys, "qa", "scorecard", "--dir", str(folder), "--agent", "a0001")
+    assert (code, out) == (1, "hotline: agent 'a0001' is not in routing.yaml and has no "
+                              "evaluations in the last 8 week(s); did you mean 'a001'?\n")
     code, out = run(capsys, "qa", "calibration", "start", "cal-1", "--dir", str(folder),
                     "--recording", str(recording), "--evaluators", "q1,q2,q3")
     assert code == 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hotline.config.diagnostics import Diagnostics
+from hotline.config.diagnostics import Diagnostics, did_you_mean
 from hotline.config.loader import Deployment
 from hotline.db import Database, open_database
 from recording.analytics import (
@@ -25,7 +25,7 @@ from recording.analytics import (
     missing_analytics,
 )
 from recording.qa import calibration, evaluations, library, sampling
-from recording.qa.errors import QaError
+from recording.qa.errors import NotFound, QaError
 from recording.qa.forms import Form, check_paths, collect_forms
 from recording.qa.scorecards import build_scorecard, window_start
 
@@ -198,6 +198,11 @@ def _scorecard(args: argparse.Namespace) -> int:
     with _context(args) as ctx:
         found = evaluations.for_agent(ctx.database, args.agent,
                                       since=window_start(now, args.weeks, ctx.tz))
+        roster = [a.id for a in ctx.deployment.routing.agents] if ctx.deployment.routing else []
+        if not found and args.agent not in roster:
+            # an agent who has left keeps their scorecard; a typo should not read as "no scores"
+            raise NotFound(f"agent '{args.agent}' is not in routing.yaml and has no evaluations "
+                           f"in the last {args.weeks} week(s){did_you_mean(args.agent, roster)}")
         card = build_scorecard(args.agent, found, weeks=args.weeks, now=now, tz=ctx.tz,
                                forms=ctx.forms)
     _print(args, card.as_json(), card.render())
