@@ -93,3 +93,15 @@ def test_t_quantiles_match_the_tables() -> None:
     assert t_quantile(0.975, 100_000) == pytest.approx(1.95996, abs=1e-3)
     mean, half = mean_ci([1.0, 2.0, 3.0])
     assert mean == 2.0 and half == pytest.approx(4.3027 * 1.0 / 3 ** 0.5, rel=1e-3)
+
+
+def test_sweep_over_volume_raises_abandonment(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    code = _main(["sim", "sweep", "mmc-abandon", "--config", str(CONFIG), "--volume",
+                  "0.8:1.2:0.2", "--duration-h", "20", "--out", str(tmp_path)])
+    assert code == 0
+    assert "curve:" in capsys.readouterr().out
+    points = json.loads((tmp_path / "sweep.json").read_text())["points"]
+    assert [p["volume"] for p in points] == [0.8, 1.0, 1.2]
+    rates = [p["abandon_rate"] for p in points]
+    assert rates == sorted(rates) and rates[-1] > 2 * rates[0]
