@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from acd.model import READY, WORKING_STATES, AgentRec, Requirement, skill_score
+from acd.metrics import time_in_states
+from acd.model import READY, AgentRec, Requirement, skill_score
 
 HOUR = 3600.0
 _MASK = (1 << 64) - 1
@@ -42,21 +43,9 @@ class PolicyMemory:
 
 def occupancy(agent: AgentRec, t: float, span: float = HOUR) -> float:
     """Share of the agent's staffed time in ``[t - span, t]`` spent working (reserved, busy,
-    wrap-up) rather than ready; 0 with no such time."""
-    start = t - span
-    work = avail = 0.0
-    end = t
-    for since, state in reversed(agent.history):
-        seg_start = since if since > start else start
-        if end > seg_start:
-            if state in WORKING_STATES:
-                work += end - seg_start
-            elif state == READY:
-                avail += end - seg_start
-        if since <= start:
-            break
-        end = since
-    total = work + avail
+    wrap-up) rather than ready; 0 with no such time. The wall board's occupancy, per agent."""
+    work, ready = time_in_states(agent, t - span, t)
+    total = work + ready
     return work / total if total > 0 else 0.0
 
 
