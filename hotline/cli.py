@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "ivr.cli",
     "cti.api_cli",
     "sim.sip.cli",
+    "sim.cli",
 )
 
 

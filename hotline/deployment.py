@@ -16,6 +16,7 @@ from hotline.config.loader import Deployment, SectionLoader, load_deployment
 SECTION_LOADERS: dict[str, str] = {
     "ivr": "ivr.loader:load_section",
     "qa": "recording.config:load_section",
+    "sim": "sim.scenario:load_section",
 }
 
 
