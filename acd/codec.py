@@ -36,12 +36,17 @@ _FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 
-def event_to_json(event: Event) -> dict[str, Any]:
-    data: dict[str, Any] = {"t": event.t, "type": _EVENT_NAMES[type(event)]}
-    for f in dataclasses.fields(event):  # type: ignore[arg-type]
+def _to_json(record: Event | Decision, names: dict[type, str]) -> dict[str, Any]:
+    """``t`` and ``type`` first, then the dataclass fields in order."""
+    data: dict[str, Any] = {"t": record.t, "type": names[type(record)]}
+    for f in dataclasses.fields(record):  # type: ignore[arg-type]
         if f.name != "t":
-            data[f.name] = getattr(event, f.name)
+            data[f.name] = getattr(record, f.name)
     return data
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    return _to_json(event, _EVENT_NAMES)
 
 
 def event_from_json(data: Any) -> Event:
@@ -80,11 +85,7 @@ def event_from_json(data: Any) -> Event:
 
 
 def decision_to_json(decision: Decision) -> dict[str, Any]:
-    data: dict[str, Any] = {"t": decision.t, "type": _DECISION_NAMES[type(decision)]}
-    for f in dataclasses.fields(decision):  # type: ignore[arg-type]
-        if f.name != "t":
-            data[f.name] = getattr(decision, f.name)
-    return data
+    return _to_json(decision, _DECISION_NAMES)
 
 
 def decision_from_json(data: dict[str, Any]) -> Decision:
