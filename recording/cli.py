@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from hotline.db import Database, open_database
 from hotline.errors import HotlineError
+from recording.errors import RecordingError
 from recording.repository import RecordingRepository, SearchQuery
 from recording.retention import purge
 from recording.storage import RecordingStorage
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "them purged. Recordings in the QA training library are kept.")
     common(cleanup)
     cleanup.add_argument("--dry-run", action="store_true", help="list, delete nothing")
-    cleanup.add_argument("--today", type=dt.date.fromisoformat, default=None, metavar="DATE",
+    cleanup.add_argument("--today", type=_day, default=None, metavar="DATE",
                          help="purge as if today were DATE (YYYY-MM-DD)")
     cleanup.set_defaults(handler=_purge)
 
@@ -60,16 +61,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         finder.add_argument("--call")
         finder.add_argument("--flag", help="e.g. recording_failed")
         finder.add_argument("--status", choices=["recording", "complete", "failed", "purged"])
-        finder.add_argument("--from", dest="date_from", type=dt.date.fromisoformat,
+        finder.add_argument("--from", dest="date_from", type=_day,
                             metavar="DATE", help="first day (local), YYYY-MM-DD")
-        finder.add_argument("--to", dest="date_to", type=dt.date.fromisoformat, metavar="DATE",
+        finder.add_argument("--to", dest="date_to", type=_day, metavar="DATE",
                             help="last day (local), YYYY-MM-DD")
         finder.add_argument("--min-duration", type=float, metavar="S")
         finder.add_argument("--max-duration", type=float, metavar="S")
         finder.add_argument("--min-score", type=float)
         finder.add_argument("--max-score", type=float)
-        finder.add_argument("--limit", type=int, default=50)
+        finder.add_argument("--limit", type=int, default=50, help="at most this many (50)")
         finder.set_defaults(handler=_list)
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day such as 2026-11-22, got {text!r}") \
+            from None
 
 
 def _open(args: argparse.Namespace) -> tuple[Database, RecordingRepository, RecordingStorage,
@@ -126,6 +135,9 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise RecordingError(f"--from {args.date_from} is after --to {args.date_to}; the "
+                             "range would hold no day")
     database, repository, _storage, tz = _open(args)
 
     def day_start(day: dt.date | None, shift: int = 0) -> dt.datetime | None:

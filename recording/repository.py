@@ -27,7 +27,7 @@ from recording.control import (
     SegmentStarted,
     SegmentStopped,
 )
-from recording.errors import RecordingNotFound
+from recording.errors import RecordingError, RecordingNotFound
 from recording.storage import RecordingStorage
 
 R = tables.recordings
@@ -187,6 +187,10 @@ class RecordingRepository:
         return _row(found)
 
     def search(self, query: SearchQuery) -> list[RecordingRow]:
+        """Recordings matching every filter given, newest first, one page of ``limit``."""
+        if query.limit < 1 or query.offset < 0:
+            raise RecordingError(f"a search needs limit >= 1 and offset >= 0, not limit "
+                                 f"{query.limit} and offset {query.offset}")
         score = self._score_column()
         stmt = self._select()
         conditions: list[Any] = []
@@ -208,12 +212,30 @@ class RecordingRepository:
         if query.max_score is not None:
             conditions.append(score <= query.max_score)
         stmt = stmt.where(*conditions).order_by(R.c.started_at.desc(), R.c.id.desc())
+        if query.flag is None:  # the page is cut in SQL: a month of recordings is not read
+            stmt = stmt.limit(query.limit).offset(query.offset)
+            with self.database.begin() as conn:
+                return [_row(r) for r in conn.execute(stmt)]
+        # flags is a JSON list; filtering in Python keeps SQLite and PostgreSQL alike, so
+        # rows are read only until the page is full
+        page: list[RecordingRow] = []
+        skip = query.offset
         with self.database.begin() as conn:
-            rows = [_row(r) for r in conn.execute(stmt)]
-        if query.flag is not None:
-            # flags is a JSON list; filtering in Python keeps SQLite and PostgreSQL alike
-            rows = [r for r in rows if query.flag in r.flags]
-        return rows[query.offset: query.offset + query.limit]
+            result = conn.execute(stmt.execution_options(yield_per=500))
+            try:
+                for found in result:
+                    row = _row(found)
+                    if query.flag not in row.flags:
+                        continue
+                    if skip:
+                        skip -= 1
+                        continue
+                    page.append(row)
+                    if len(page) == query.limit:
+                        break
+            finally:
+                result.close()  # a full page leaves PostgreSQL's server-side cursor open
+        return page
 
     def iter_rows(self) -> Iterator[RecordingRow]:
         with self.database.begin() as conn:

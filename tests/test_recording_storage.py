@@ -22,7 +22,7 @@ from recording.control import (
     SegmentStarted,
     SegmentStopped,
 )
-from recording.errors import StorageError, UnsafePathError
+from recording.errors import RecordingError, StorageError, UnsafePathError
 from recording.repository import RecordingRepository, SearchQuery
 from recording.retention import purge
 from recording.storage import RecordingStorage, leg_paths, segment_path
@@ -191,6 +191,27 @@ def test_two_segments_of_one_call_are_linked(repo: RecordingRepository,
     record(repo, storage, "c5", segment=2, agent="a002", at=T0 + 60)
     rows = repo.search(SearchQuery(call_id="c5"))
     assert [(r.segment, r.agent_id) for r in rows] == [(2, "a002"), (1, "a001")]
+
+
+def test_search_pages_newest_first_with_and_without_a_flag(
+        repo: RecordingRepository) -> None:
+    for i in range(7):
+        repo.apply(started(f"p{i}", at=T0 + 60 * i))
+        if i % 2 == 0:  # p0, p2, p4, p6 fail
+            repo.apply(RecordingFailed(f"p{i}", 1, T0 + 60 * i + 1, "no such channel"))
+
+    def calls(**query: object) -> list[str]:
+        return [r.call_id for r in repo.search(SearchQuery(**query))]  # type: ignore[arg-type]
+
+    assert calls(limit=3) == ["p6", "p5", "p4"]
+    assert calls(limit=3, offset=3) == ["p3", "p2", "p1"]
+    assert calls(limit=3, offset=6) == ["p0"]
+    assert calls(flag="recording_failed", limit=2) == ["p6", "p4"]
+    assert calls(flag="recording_failed", limit=2, offset=2) == ["p2", "p0"]
+    assert calls(flag="recording_failed", offset=4) == []
+    for bad in ({"limit": 0}, {"limit": -1}, {"offset": -1}):
+        with pytest.raises(RecordingError, match="limit >= 1 and offset >= 0"):
+            calls(**bad)
 
 
 # ---- verify ----
