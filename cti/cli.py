@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import signal
@@ -24,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--lease-ttl", type=float, default=3.0, metavar="S",
                        help="routing lease time-to-live; a follower takes over this long "
                        "after the leader dies (default 3)")
+    serve.add_argument("--namespace", default="hotline",
+                       help="Redis key prefix (default hotline); deployments sharing one Redis "
+                       "use different ones")
     serve.add_argument("--no-routing", action="store_true",
                        help="serve API and FastAGI only; never take the routing lease")
     serve.add_argument("--no-http", action="store_true", help="do not serve the HTTP API")
@@ -59,12 +63,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     logging.getLogger().setLevel(args.log_level.upper())
     deployment = load(Path(args.config))
-    options = ServeOptions(lease_ttl_s=args.lease_ttl, http=not args.no_http,
-                           fastagi=not args.no_fastagi, routing=not args.no_routing)
+    options = ServeOptions(lease_ttl_s=args.lease_ttl, namespace=args.namespace,
+                           http=not args.no_http, fastagi=not args.no_fastagi,
+                           routing=not args.no_routing)
     if args.holder:
-        options = ServeOptions(holder=args.holder, lease_ttl_s=options.lease_ttl_s,
-                               http=options.http, fastagi=options.fastagi,
-                               routing=options.routing)
+        options = dataclasses.replace(options, holder=args.holder)
 
     def ready(addresses: dict[str, str]) -> None:
         if args.json:
@@ -94,3 +97,17 @@ def _demo(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cti.cli serve|demo ...`` (the same commands as ``hotline serve|demo``)."""
+    parser = argparse.ArgumentParser(prog="hotline")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -46,6 +46,7 @@ log = logging.getLogger("cti.serve")
 class ServeOptions:
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     lease_ttl_s: float = 3.0
+    namespace: str = "hotline"  # Redis key prefix: deployments sharing one Redis differ here
     http: bool = True
     fastagi: bool = True
     routing: bool = True
@@ -67,7 +68,6 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
                 on_ready: Callable[[dict[str, str]], None] | None = None) -> None:
     """Run until ``stop`` is set. ``on_ready`` receives the addresses once listening."""
     from cti.customers import DatabaseCustomers
-    from hotline.db import open_database
     from ivr.fastagi import FastAgiServer
     from ivr.runtime import FlowRegistry
 
@@ -76,8 +76,8 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
     assert settings is not None and routing is not None
     zone = ZoneInfo(settings.timezone)
     redis = RedisServer.start(settings.redis.resolve(), deployment.data_dir)
-    store = StateStore(redis.client())
-    database = open_database(settings.database.resolve(), data_dir=deployment.data_dir)
+    store = StateStore(redis.client(), namespace=options.namespace)
+    database = await _open_database(deployment)
     lookup = DatabaseCustomers(database)
     leadership = Leadership(store, options.holder, ttl_s=options.lease_ttl_s)
     addresses: dict[str, str] = {"redis": str(redis)}
@@ -134,6 +134,24 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
         await store.redis.aclose()
         database.close()
         redis.stop()
+
+
+async def _open_database(deployment: Deployment) -> Database:
+    """Open (and migrate) the database; processes starting together may race on the first
+    migration of a new SQLite file, so the loser tries again once the winner is done."""
+    from hotline.db import DatabaseError, open_database
+
+    assert deployment.settings is not None
+    for attempt in range(1, 6):
+        try:
+            return open_database(deployment.settings.database.resolve(),
+                                 data_dir=deployment.data_dir)
+        except DatabaseError as exc:
+            if attempt == 5:
+                raise
+            log.warning("database not ready (attempt %d): %s; retrying", attempt, exc)
+            await asyncio.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")
 
 
 class _Stopping(Exception):
