@@ -155,10 +155,14 @@ class FastAgiServer:
         clock: Callable[[], dt.datetime] | None = None,
         options: AgiOptions | None = None,
         logger: logging.Logger | None = None,
+        consent: Callable[[str], str | None] | None = None,
     ) -> None:
         self.registry = registry
         self.lookup = lookup
         self.sink = sink
+        # queue -> the recording notice callers of that queue must hear before an agent
+        # answers, or None (cti passes the recording policy's consent_prompt_for)
+        self.consent = consent
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.options = options or AgiOptions()
         self.log = logger or logging.getLogger("ivr.fastagi")
@@ -326,6 +330,9 @@ class FastAgiServer:
                                                          sorted(outcome.skills.items())))
             if outcome.customer_id:
                 await channel.set("HOTLINE_CUSTOMER", outcome.customer_id)
+            notice = self.consent(outcome.queue) if self.consent is not None else None
+            if notice:  # before the hand-over: an agent may answer the moment it is done
+                await channel.run_media("STREAM FILE", notice, "")
             await self._hand_over(env, outcome)
         elif isinstance(outcome, Transfer):
             await channel.set("HOTLINE_TRANSFER", outcome.destination)

@@ -320,3 +320,28 @@ async def test_transfer_outcome(tmp_path: Path, sink: RecordingSink) -> None:
                              "SET VARIABLE HOTLINE_OUTCOME transfer",
                              "SET VARIABLE HOTLINE_TRANSFER 1001",
                              "EXEC Goto front-desk,1001,1"]
+
+
+async def test_callers_hear_the_recording_notice_before_the_hand_over(
+        sink: RecordingSink) -> None:
+    from recording.policy import RecordingPolicy
+
+    policy = RecordingPolicy.model_validate({
+        "kind": "recording_policy",
+        "defaults": {"consent_prompt": True, "consent_sound": "hotline/recording-consent"},
+        "queues": {"general": {"never": True}}})
+    server = FastAgiServer(FlowRegistry(CONFIG), sink=sink, clock=lambda: MONDAY_10,
+                           consent=policy.consent_prompt_for)
+    port = await server.start("127.0.0.1", 0)
+    try:
+        complaint = await FakeCall(digits=["1", "4"]).run(port)
+        operator = await FakeCall(digits=["1", "0"], uniqueid="1795351674.3").run(port)
+    finally:
+        await server.close()
+    assert complaint.commands[-3:] == ["SET VARIABLE HOTLINE_PRIORITY 1",
+                                       'SET VARIABLE HOTLINE_SKILLS ""',
+                                       'STREAM FILE hotline/recording-consent ""']
+    assert [(u, q.queue) for u, q in sink.queued] == [("1795351674.2", "complaints"),
+                                                      ("1795351674.3", "general")]
+    # the general queue is never recorded, so its callers hear no notice
+    assert operator.commands[-1] == 'SET VARIABLE HOTLINE_SKILLS ""'
