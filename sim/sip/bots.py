@@ -41,7 +41,7 @@ from sim.sip.useragent import UserAgent
 
 log = logging.getLogger("hotline.sip.bots")
 
-OUTCOMES = ("completed", "abandoned", "failed", "dropped", "not_started", "lost")
+OUTCOMES = ("completed", "abandoned", "ivr_ended", "failed", "dropped", "not_started", "lost")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,8 @@ class CallResult:
     index: int
     caller_id: str
     target: str
-    outcome: str  # one of OUTCOMES ("lost": the generator's worker process died mid-call)
+    outcome: str  # one of OUTCOMES ("lost": the generator's worker process died mid-call;
+    # "ivr_ended": the call ended in the IVR without an agent, as the caller's plan expected)
     sip_code: int
     reason: str
     start_s: float  # planned start, from run start
@@ -67,6 +68,7 @@ class CallResult:
     rx_audible_share: float | None  # share of 100 ms samples above silence
     heard_far_tone: bool | None  # recorded only: the answering side's tone reached us
     heard_echo: bool | None  # recorded only: our own tone came back, a full round trip
+    ivr_outcome: str = ""  # what the plan's IVR walk expected (queue:billing, hangup...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,7 @@ class _Outgoing:
     early_at: float | None = None
     answered_at: float | None = None
     human_at: float | None = None
-    ended_by_us: str | None = None  # "abandon" or "talk"
+    ended_by_us: str | None = None  # "abandon", "talk" or "ivr" (left as the walk planned)
     sent: str = ""
     heard: str = ""
     steps: list[DtmfStep] = field(default_factory=list)
@@ -207,7 +209,10 @@ class CallerBot:
         call.answered_at = at
         for step in call.steps:
             self._timers.at(at + step.after_s, lambda s=step: self._press(handle, s.digits))
-        if self._marker is None:
+        leave = call.script.hangup_after_s
+        if leave is not None:  # the walk ends in the IVR: the caller leaves after its last prompt
+            self._timers.at(at + leave, lambda: self._leave_ivr(handle))
+        if self._marker is None and leave is None:
             self._human(handle, call, at)
 
     def _press(self, handle: int, digits: str) -> None:
@@ -219,6 +224,11 @@ class CallerBot:
     def _human(self, handle: int, call: _Outgoing, at: float) -> None:
         call.human_at = at
         self._timers.at(at + call.script.talk_s, lambda: self._hang_up(handle, "talk"))
+
+    def _leave_ivr(self, handle: int) -> None:
+        call = self._calls.get(handle)
+        if call is not None and call.human_at is None:
+            self._hang_up(handle, "ivr")
 
     def _give_up(self, handle: int) -> None:
         call = self._calls.get(handle)
@@ -238,6 +248,8 @@ class CallerBot:
             outcome = "abandoned"
         elif call.human_at is not None:
             outcome = "completed"
+        elif call.answered_at is not None and call.script.hangup_after_s is not None:
+            outcome = "ivr_ended"  # either side hung up in the IVR, as the plan expected
         elif call.answered_at is not None:
             outcome = "dropped"  # the far end hung up after answering, before any human did
         else:
@@ -258,7 +270,7 @@ class CallerBot:
             held_s=_since(invite, event.at),
             digits_sent=call.sent, digits_heard=call.heard,
             rx_level=event.rx_level, rx_audible_share=event.rx_audible_share,
-            heard_far_tone=far, heard_echo=echo,
+            heard_far_tone=far, heard_echo=echo, ivr_outcome=call.script.ivr_outcome,
         ))
 
     @staticmethod
@@ -281,7 +293,7 @@ def not_started(script: CallerScript, target: str, late: float, why: str) -> Cal
         sip_code=0, reason=why, start_s=script.start_s, late_s=round(late, 4), pdd_s=None,
         sip_answer_s=None, agent_answer_s=None, talk_s=None, held_s=None, digits_sent="",
         digits_heard="", rx_level=None, rx_audible_share=None, heard_far_tone=None,
-        heard_echo=None,
+        heard_echo=None, ivr_outcome=script.ivr_outcome,
     )
 
 
@@ -297,6 +309,7 @@ class AnswerBehaviour:
     wrap_up_s: float = 0.0  # answer 486 Busy Here for this long after a call
     one_call_per_account: bool = False  # a person's phone: busy (486) while on a call
     record: bool = False  # record each call and check the caller's tone (a recorder per call)
+    no_answer_probability: float = 0.0  # leave this share of calls ringing (RONA)
 
 
 @dataclass
@@ -375,6 +388,8 @@ class AnswerBot:
             return
         self._calls[event.call] = call
         self._ua.ring(event.call)
+        if b.no_answer_probability and self._rng.random() < b.no_answer_probability:
+            return  # rings until the caller (or Hotline's RONA timer) gives up: "missed"
         low, high = b.answer_after_s
         self._timers.at(event.at + self._rng.uniform(low, high), lambda: self._answer(event.call))
 

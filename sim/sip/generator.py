@@ -188,7 +188,8 @@ class _Run:
         marker = (DtmfStep(0.0, self.plan.answer_marker),) if self.plan.answer_marker else ()
         behaviour = AnswerBehaviour(answer_after_s=agents.ring_to_answer_s, dtmf=marker,
                                     hangup_after_s=agents.max_talk_s,
-                                    wrap_up_s=agents.wrap_up_s, one_call_per_account=True)
+                                    wrap_up_s=agents.wrap_up_s, one_call_per_account=True,
+                                    no_answer_probability=agents.no_answer_probability)
         tokens = o.pop_tokens or ("",) * len(agents.users)
         if len(tokens) != len(agents.users):
             raise LoadPlanError(f"{len(tokens)} screen-pop tokens for {len(agents.users)} agents")

@@ -13,7 +13,8 @@ Times are seconds from the start of the run (``start_s``) or from an event of th
 PBX answers the caller's SIP leg long before any agent does. With ``answer_marker`` None, the
 SIP 200 OK counts as the human answer (a PBX-less run against the loopback responder, say).
 
-Mapping expected from a scenario file (issue 7) to this plan:
+Two sources build a plan: ``plan_from_options`` (Poisson arrivals at one rate, the same digits
+for everyone) and ``sim.sip.scenario_plan.plan_from_scenario``, which maps a scenario file:
 
 * arrival profile (calls per interval)  -> ``start_s`` of each ``CallerScript`` (Poisson within
   each interval at that interval's rate)
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +48,14 @@ class DtmfStep:
 
 @dataclass(frozen=True, slots=True)
 class CallerScript:
-    """One simulated caller."""
+    """One simulated caller.
+
+    A plan built from a scenario also records what the IVR walk expects of the call:
+    ``ivr_outcome`` (``queue:billing``, ``hangup``, ``callback:sales``, ``ivr_abandoned``...),
+    ``ivr_path`` (the node ids, as the screen-pop's ``ivr_path`` shows them) and ``ivr_s`` (the
+    walk's duration from the answer). A caller whose walk ends without an agent has
+    ``hangup_after_s``: it hangs up that long after the answer unless the PBX ends the call first.
+    """
 
     index: int
     start_s: float
@@ -54,6 +63,10 @@ class CallerScript:
     dtmf: tuple[DtmfStep, ...]
     patience_s: float
     talk_s: float
+    hangup_after_s: float | None = None
+    ivr_outcome: str = ""
+    ivr_path: tuple[str, ...] = ()
+    ivr_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +78,7 @@ class AgentPlan:
     ring_to_answer_s: tuple[float, float] = (2.0, 6.0)  # uniform between the two
     wrap_up_s: float = 10.0  # after a call the softphone answers 486 Busy Here for this long
     max_talk_s: float | None = None  # the agent hangs up first after this long, if set
+    no_answer_probability: float = 0.0  # share of offers left ringing (RONA)
 
     def __post_init__(self) -> None:
         if len(self.users) != len(self.passwords):
@@ -73,6 +87,9 @@ class AgentPlan:
         low, high = self.ring_to_answer_s
         if not 0 <= low <= high:
             raise LoadPlanError(f"ring-to-answer range {low}..{high} s is not ordered and >= 0")
+        if not 0 <= self.no_answer_probability <= 1:
+            raise LoadPlanError(f"no-answer probability {self.no_answer_probability} must be "
+                                "between 0 and 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +102,8 @@ class CallPlan:
     agents: AgentPlan | None = None
     answer_marker: str | None = "D"
     seed: int = 0
+    # What a plan built from a scenario replays (name, window, scale...), for the report.
+    scenario: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.answer_marker is not None and self.answer_marker not in DTMF_CHARS:

@@ -79,6 +79,12 @@ def summarize(result: LoadResult) -> dict[str, Any]:
             "echo_heard": _share([c.heard_echo for c in answered]),
         },
     }
+    if any(call.ivr_outcome for call in calls):
+        by_ivr: dict[str, Counter[str]] = {}
+        for call in calls:
+            by_ivr.setdefault(call.ivr_outcome, Counter())[call.outcome] += 1
+        summary["by_ivr_outcome"] = {planned: dict(sorted(counts.items()))
+                                     for planned, counts in sorted(by_ivr.items())}
     agents = result.agent_calls
     if result.plan.agents is not None:
         leads = match_pops(result.pops, agents)
@@ -109,6 +115,7 @@ def summarize(result: LoadResult) -> dict[str, Any]:
             "caller_workers": result.workers,
             "worker_failures": list(result.worker_failures),
             "wall_s": result.wall_s,
+            **({"scenario": result.plan.scenario} if result.plan.scenario else {}),
         },
         "summary": summary,
         "calls": [asdict(call) for call in calls],
