@@ -7,8 +7,12 @@ came before the ring, agents' states, and what the Router's event log recorded.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from pathlib import Path
 
+from api_support import check
 from live_support import (
     SCALE,
     Node,
@@ -25,6 +29,9 @@ from acd.events import ContactAbandon, ContactArrive, ContactEnd, OfferAccept, O
 from cti.ports import QueueRequest
 from hotline.store import StateStore
 from sim.asterisk import AgentScript, AsteriskStandin, CallerScript, World
+
+WS_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "cti" / "schemas"
+                        / "ws_messages.json").read_text())
 
 
 async def router_log(store: StateStore) -> list:
@@ -71,6 +78,16 @@ async def test_answered_call_pops_before_the_phone_rings_then_wrap_up(store):
         assert kinds == [ContactArrive, OfferAccept, ContactEnd]
         agents = await store.get_fields(store.key("agents"))
         assert agents["a1"]["state"] == "ready" and agents["a1"]["extension"] == "1001"
+        # What the leader publishes is what WebSocket clients are promised.
+        for _ in range(100):
+            queues = await store.get_fields(store.key("queues"))
+            if queues.get("support", {}).get("metrics", {}).get("windows", {}).get(
+                    "today", {}).get("answered") == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert queues["support"]["waiting"] == 0
+        for message in [*agents.values(), *queues.values(), pop]:
+            assert check(WS_SCHEMA, message) == [], message
         await node.stop()
         await screen.stop()
 
