@@ -46,8 +46,8 @@ def test_short_scenario_counts_every_outcome(farm: ResponderFarm, tmp_path: Path
     report = summarize(result)
 
     summary = report["summary"]
-    assert summary["outcomes"] == {"completed": 3, "abandoned": 3, "failed": 3, "dropped": 0,
-                                   "not_started": 0, "lost": 0}
+    assert summary["outcomes"] == {"completed": 3, "abandoned": 3, "ivr_ended": 0, "failed": 3,
+                                   "dropped": 0, "not_started": 0, "lost": 0}
     assert summary["failed_by_sip_status"] == {"486": 3}
     assert summary["invite_to_agent_answer_s"]["count"] == 3
     assert summary["invite_to_agent_answer_s"]["p50"] > 1.5
