@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 
+from ivr.checks import edges
 from ivr.errors import IvrError
 from ivr.flow import (
     BranchNode,
@@ -21,10 +22,8 @@ from ivr.flow import (
     LookupNode,
     MenuNode,
     Node,
-    PlayNode,
     QueueNode,
     SayNode,
-    SetNode,
     SubflowNode,
     TransferNode,
     VoicemailNode,
@@ -32,29 +31,28 @@ from ivr.flow import (
 
 
 def labelled_edges(node: Node) -> Iterator[tuple[str, str]]:
-    """(target, label) for every arrow out of ``node``."""
-    if isinstance(node, PlayNode | SayNode | SetNode | LanguageNode | SubflowNode):
-        yield node.next, ""
-    elif isinstance(node, MenuNode):
-        for digits, target in node.options.items():
-            yield target, digits
-        yield node.fallback, "no valid choice"
-    elif isinstance(node, GatherNode):
-        yield node.next, f"valid {node.variable}"
-        if node.fallback:
-            yield node.fallback, "no valid input"
-    elif isinstance(node, BranchNode):
-        for condition, target in node.conditions:
-            yield target, condition.text
-        yield node.otherwise, "else"
-    elif isinstance(node, LookupNode):
-        if node.found == node.not_found:
-            yield node.found, ""
-        else:
-            yield node.found, "found"
-            yield node.not_found, "not found"
-        if node.on_error:
-            yield node.on_error, "lookup failed"
+    """(target, label) for every arrow out of ``node``: the validator's exits, named."""
+    seen: set[str] = set()
+    for target, _, path in edges(node, {}):
+        if target in seen and path[-1] == "next":  # a lookup whose found and not found agree
+            continue
+        seen.add(target)
+        yield target, _label(node, path[2:])
+
+
+def _label(node: Node, key: tuple[Hashable, ...]) -> str:
+    """Why a caller takes the exit named at ``key`` (the node's YAML key of that exit)."""
+    match key:
+        case ("options", digits):
+            return str(digits)
+        case ("conditions", int() as index, "next") if isinstance(node, BranchNode):
+            return node.conditions[index][0].text
+        case ("fallback",):
+            return "no valid choice" if isinstance(node, MenuNode) else "no valid input"
+        case ("next",) if isinstance(node, GatherNode):
+            return f"valid {node.variable}"
+    return {"else": "else", "found": "found", "not_found": "not found",
+            "on_error": "lookup failed"}.get(str(key[0]), "")
 
 
 def describe(node: Node) -> str:

@@ -149,3 +149,33 @@ def test_serve_reports_a_port_in_use() -> None:
 def test_serve_refuses_a_watch_interval_of_zero() -> None:
     with pytest.raises(IvrError, match="--watch-interval must be more than 0"):
         run("serve", "--config", str(CONFIG), "--watch-interval", "0")
+
+
+def fake_dot(folder: Path, script: str) -> None:
+    """A stand-in for Graphviz's ``dot`` on PATH (Graphviz is not installed on CI machines)."""
+    program = folder / "dot"
+    program.write_text("#!/bin/sh\n" + script)
+    program.chmod(0o755)
+
+
+def test_graph_writes_svg_through_graphviz(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # the stand-in keeps the DOT it was given, so the test sees what Graphviz would draw
+    fake_dot(tmp_path, f'[ "$1" = -Tsvg ] || exit 2\ntee {tmp_path}/given.dot >/dev/null\n'
+                       'echo "<svg>drawn</svg>"\n')
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    assert run("graph", "account", "--config", str(CONFIG), "-o", str(tmp_path / "acc.svg")) == 0
+    assert (tmp_path / "acc.svg").read_text() == "<svg>drawn</svg>\n"
+    assert (tmp_path / "acc.mmd").read_text().startswith("flowchart TD\n")
+    given = (tmp_path / "given.dot").read_text()
+    assert given.startswith('digraph "account" {')
+    assert '"ask" -> "find" [label="valid account"];' in given
+    assert capsys.readouterr().out == f"wrote {tmp_path}/acc.mmd {tmp_path}/acc.svg\n"
+
+
+def test_a_graphviz_failure_is_one_clear_error(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_dot(tmp_path, 'echo "syntax error in line 1" >&2\nexit 1\n')
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    with pytest.raises(IvrError, match="Graphviz failed on flow 'account': syntax error in"):
+        run("graph", "account", "--config", str(CONFIG), "-o", str(tmp_path / "acc"))
