@@ -28,6 +28,7 @@ from typing import Any
 from sim.sip.bots import AnswerBehaviour, AnsweredCall
 from sim.sip.errors import LoadPlanError, LoadRunError
 from sim.sip.plan import parse_dtmf_steps
+from sim.sip.pop import PopSeen
 from sim.sip.useragent import RTP_PORTS_PER_PROCESS, AccountSpec, UaSettings
 from sim.sip.workers import (
     AnswerDone,
@@ -50,10 +51,17 @@ class ResponderFarm:
     transport: str = "udp"
     startup_timeout_s: float = 60.0
     rtp_base: int = 0  # 0: random RTP ports; else responder n uses rtp_base + 40 n onwards
+    # Responder n also watches the screen pops of the agent whose API token is pop_tokens[n].
+    pop_url: str | None = None
+    pop_tokens: tuple[str, ...] = field(default=(), repr=False)
     targets: list[str] = field(default_factory=list)
     calls: list[AnsweredCall] = field(default_factory=list)
+    pops: list[PopSeen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.pop_url is not None and len(self.pop_tokens) != self.count:
+            raise LoadPlanError(f"{len(self.pop_tokens)} screen-pop tokens for {self.count} "
+                                "responders; give one each")
         self._ctx = spawn_context()
         self._results: Any = self._ctx.Queue()
         self._workers: list[tuple[Any, Any]] = []
@@ -68,7 +76,8 @@ class ResponderFarm:
             config = AnswerWorkerConfig(
                 f"responder-{n}", settings,
                 (AccountSpec("responder", self.bind_host, transport=self.transport),),
-                self.behaviour, seed=n)
+                self.behaviour, seed=n, pop_url=self.pop_url,
+                pop_tokens=(self.pop_tokens[n],) if self.pop_url is not None else ())
             commands = self._ctx.Queue()
             process = self._ctx.Process(target=answer_worker,
                                         args=(config, commands, self._results),
@@ -116,6 +125,8 @@ f"{self.count - len(self.targets)} of {self.count} loopback "
             self.targets.append(f"{self.bind_host}:{port}")
         elif isinstance(message, AnswerDone):
             self.calls.append(message.call)
+        elif isinstance(message, PopSeen):
+            self.pops.append(message)
         elif isinstance(message, WorkerFailed):
             raise LoadRunError(f"loopback responder {message.worker} failed: {message.error}")
 

@@ -119,6 +119,7 @@ class AnswerWorkerConfig:
     seed: int = 0
     pop_url: str | None = None
     pop_tokens: tuple[str, ...] = field(default=(), repr=False)
+    pop_ready_timeout_s: float = 15.0
 
 
 def spawn_context() -> Any:
@@ -181,6 +182,8 @@ def answer_worker(config: AnswerWorkerConfig, commands: Any, results: Any) -> No
                                                      strict=True)]
                     pops = PopListener(config.pop_url, agents, emit=results.put,
                                        worker=config.name).start()
+                    # Ready only once Hotline listens for every agent: no pop can slip by.
+                    pops.wait_ready(config.pop_ready_timeout_s)
                 _forward(commands, inbox)
                 results.put(WorkerReady(config.name, ua.udp_port, ua.tcp_port))
                 stop: Stop | None = None
