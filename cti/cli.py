@@ -8,7 +8,10 @@ import dataclasses
 import json
 import logging
 import signal
+import sys
 from pathlib import Path
+
+from hotline.errors import HotlineError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,8 +86,27 @@ def _serve(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve(deployment, options, stop, on_ready=ready)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except BaseExceptionGroup as group:
+        # A configuration problem found while running (a refused AMI login, a port in use)
+        # is one plain line, like any other HotlineError.
+        error = _first_hotline_error(group)
+        if error is None:
+            raise
+        raise error from group
     return 0
+
+
+def _first_hotline_error(group: BaseExceptionGroup) -> HotlineError | None:
+    for exc in group.exceptions:
+        if isinstance(exc, HotlineError):
+            return exc
+        if isinstance(exc, BaseExceptionGroup):
+            found = _first_hotline_error(exc)
+            if found is not None:
+                return found
+    return None
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -106,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except HotlineError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -131,6 +131,15 @@ class Leadership:
             except* LeaseLost as group:
                 self.log.error("%s lost the routing lease: %s; now a follower", self.holder,
                                group.exceptions[0])
+            except* StoreError as group:
+                # Redis failed under the engine: stop routing (the fenced state in Redis is
+                # consistent), give the lease up if Redis lets us, and stand again.
+                self.log.error("%s stops routing, Redis failed: %s", self.holder,
+                               group.exceptions[0])
+                try:
+                    await redis_call(self.lease.release())
+                except StoreError as exc:
+                    self.log.warning("routing lease not released: %s", exc)
             self.lease.token = 0
             await asyncio.sleep(self.retry_s)
 

@@ -271,7 +271,15 @@ class LiveEngine:
             applied: str | None = None
             waiters: list[asyncio.Future[None]] = []
             for item in items:
-                effects += await self._handle(item)
+                try:
+                    effects += await self._handle(item)
+                except (LeaseLost, StoreError):
+                    raise
+                except Exception:
+                    # A bug on one call must not stop routing for the others.
+                    call_id = getattr(item[1], "call_id", None) if len(item) > 1 else None
+                    self.log.exception("engine failed on %s (call %s)", item[0], call_id,
+                                       extra={"call_id": call_id})
                 if item[0] == "command":
                     applied = item[1]
                 elif item[0] == "resync":
@@ -389,6 +397,8 @@ class LiveEngine:
                 self._pop_lead(effect)
             elif isinstance(effect, QueuesTouched):
                 self._touched.update(effect.queues)
+            elif isinstance(effect, ContactUpdated) and effect.record is None:
+                self._delivered.pop(effect.contact, None)
 
     def _spawn(self, coro: Any, name: str, call_id: str | None) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)

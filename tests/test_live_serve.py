@@ -129,3 +129,21 @@ async def test_killed_leader_fails_over_and_a_restart_keeps_callers_waiting(
             if keys:
                 await client.delete(*keys)
             await client.aclose()
+
+
+async def test_a_refused_ami_login_stops_serve_with_one_plain_line(
+        redis_server: RedisServer, deployment_copy: Path):
+    namespace = f"auth-{uuid.uuid4().hex[:8]}"
+    async with AsteriskStandin(secret="another-secret") as standin:
+        configure(deployment_copy, standin.port)
+        serve = Serve(deployment_copy, "p1", redis_server.url, namespace)
+        await serve.start()
+        assert serve.process is not None
+        assert await asyncio.wait_for(serve.process.wait(), 20) == 1
+        last = serve.log.read_text().strip().splitlines()[-1]
+        assert last.startswith("hotline: AMI action Login") and "Traceback" not in last
+    client = redis_server.client()
+    keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
