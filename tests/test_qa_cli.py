@@ -61,7 +61,7 @@ def test_sample_then_pending(capsys: pytest.CaptureFixture[str],
     code, out = run(capsys, *sample)
     assert (code, out) == (1, "hotline: period 2026-W47 was already sampled (4 reviews, seed "
                               "7); sample another period\n")
-    code, out = run(capsys, "qa", "pending", "--dir", str(folder), "--evaluator", "q1",
+    code, out = run(capsys, "qa", "pending", "--config", str(folder), "--evaluator", "q1",
                     "--json")
     assert sorted(r["recording_id"] for r in json.loads(out)) == sorted(
         p["recording_id"] for p in dry["picks"] if p["evaluator"] == "q1")

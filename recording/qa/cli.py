@@ -92,7 +92,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _command(parent: argparse._SubParsersAction, name: str, text: str,
              handler: object) -> argparse.ArgumentParser:
     parser = parent.add_parser(name, help=text, description=text)
-    parser.add_argument("--dir", default="config", help="deployment folder (config/)")
+    # --config like every other command; --dir kept for the scripts that already use it
+    parser.add_argument("--config", "--dir", dest="dir", default="config", metavar="DIR",
+                        help="deployment folder (default: config)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=handler)
     return parser
