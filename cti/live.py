@@ -16,11 +16,8 @@ id of the last applied command and, every ``snapshot_interval_s``, the Router's 
 restarted or new leader restores the snapshot and replays the log written after it, so it
 resumes with every caller still waiting and every agent in their state.
 
-An offer is carried out by its own tracked task: publish the :class:`~cti.ports.ScreenPop`
-on ``pop:<agent>``, wait for a :class:`~cti.ports.PopAck` (at most ``pop_ack_timeout_s``),
-check the lease, then ``Redirect`` the caller to ``hotline-connect,<extension>,1``. When the
-agent's phone starts ringing the pop lead time (pop delivered -> ring start) is logged with
-the call and agent ids. Failures of such tasks are logged with the call id; only a lost lease
+An offer is carried out by its own tracked task (:class:`cti.offers.OfferDesk`: screen-pop,
+ack, lease check, Redirect); its failure is logged with the call id, and only a lost lease
 stops the engine.
 """
 
@@ -30,10 +27,9 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from acd.codec import event_from_json, event_to_json
@@ -44,7 +40,6 @@ from cti.ami.client import AmiClient, AmiSettings
 from cti.ami.events import AmiEvent
 from cti.ami.snapshot import resynchronise
 from cti.clock import Clock, WallClock
-from cti.customers import customer_for_call
 from cti.effects import (
     AgentUpdated,
     ContactUpdated,
@@ -55,13 +50,10 @@ from cti.effects import (
     RouterLogged,
 )
 from cti.engine import RoutingEngine
-from cti.errors import AmiActionError, AmiError
 from cti.leader import Batch, Leadership
-from cti.pop import pop_for_offer
+from cti.offers import OfferDesk, OfferOptions, PopLead
 from cti.ports import (
-    POP_ACK_TIMEOUT_S,
     Command,
-    PopAck,
     QueueRequest,
     QueueStatus,
     to_message,
@@ -92,25 +84,11 @@ class CallObserver(Protocol):
 class EngineOptions:
     """Tunables of the live engine (seconds are real seconds unless noted)."""
 
-    pop_ack_timeout_s: float = POP_ACK_TIMEOUT_S
-    customer_timeout_s: float = 0.2
     snapshot_interval_s: float = 2.0  # engine-clock seconds between Router snapshots
     queue_status_interval_s: float = 0.5
     command_block_ms: int = 200
-    connect_context: str = "hotline-connect"
     max_batch: int = 1000
-    lease_check_reuse_s: float = 0.05  # must stay far below the lease TTL
-
-
-@dataclass(frozen=True, slots=True)
-class PopLead:
-    """One call's screen-pop lead: ``lead_s`` from pop delivered to ring start (>0: pop first)."""
-
-    call_id: str
-    contact: str
-    agent: str
-    lead_s: float
-    acknowledged: bool
+    offers: OfferOptions = field(default_factory=OfferOptions)
 
 
 class LiveEngine:
@@ -135,12 +113,9 @@ class LiveEngine:
         self.log = logger or logging.getLogger("cti.live")
         self.engine: RoutingEngine | None = None
         self.client: AmiClient | None = None
-        self.pop_leads: deque[PopLead] = deque(maxlen=100_000)
         self.ready = asyncio.Event()  # restored and connected to Asterisk once
         self.offer_errors = 0
         self._inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
-        self._acks: dict[str, asyncio.Future[PopAck]] = {}
-        self._delivered: dict[str, tuple[float, bool]] = {}
         self._deadline_changed = asyncio.Event()
         self._touched: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -148,10 +123,15 @@ class LiveEngine:
         self._last_snapshot = -float("inf")
         self._ring_wall = 0.0
         self._restored_contacts: list[dict[str, Any]] = []
-        # Offers run concurrently; this bounds how many Redis connections they hold at once.
-        self._redis_slots = asyncio.Semaphore(32)
-        self._lease_check: asyncio.Future[None] | None = None
-        self._lease_checked_at = -float("inf")
+        self.offers = OfferDesk(
+            store, leadership, self.options.offers, lookup=lookup,
+            contact_of=lambda contact: self.engine.contact(contact) if self.engine else None,
+            report=self._inbox.put_nowait, logger=logging.getLogger("cti.offers"))
+
+    @property
+    def pop_leads(self) -> deque[PopLead]:
+        """The pop lead of every ring so far (most recent 100,000)."""
+        return self.offers.pop_leads
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
@@ -172,7 +152,7 @@ class LiveEngine:
                 tg.create_task(self._consume(), name="engine-inbox")
                 tg.create_task(self._timers(), name="engine-timers")
                 tg.create_task(self._commands(), name="engine-commands")
-                tg.create_task(self._listen_acks(acks), name="engine-popacks")
+                tg.create_task(self.offers.listen_acks(acks), name="engine-popacks")
                 tg.create_task(self._queue_statuses(), name="engine-queue-status")
                 tg.create_task(self._watch_fatal(), name="engine-fatal")
                 for observer in self.observers:
@@ -392,13 +372,15 @@ class LiveEngine:
     def _carry_out(self, effects: list[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, OfferPlaced):
-                self._spawn(self._offer(effect), f"offer-{effect.contact}", effect.call_id)
+                assert self.client is not None
+                self._spawn(self.offers.offer(effect, self.client), f"offer-{effect.contact}",
+                            effect.call_id)
             elif isinstance(effect, RingStarted):
-                self._pop_lead(effect)
+                self.offers.ring_started(effect, self._ring_wall)
             elif isinstance(effect, QueuesTouched):
                 self._touched.update(effect.queues)
             elif isinstance(effect, ContactUpdated) and effect.record is None:
-                self._delivered.pop(effect.contact, None)
+                self.offers.forget(effect.contact)
 
     def _spawn(self, coro: Any, name: str, call_id: str | None) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -430,121 +412,6 @@ class LiveEngine:
                 count += 1
         if count:
             await redis_call(store._call(pipe.execute()))
-
-    # ------------------------------------------------------------------ offers and pops
-    async def _offer(self, offer: OfferPlaced) -> None:
-        pop_id = uuid.uuid4().hex
-        info = dict(offer.pop)
-        customer = await self._customer(offer)
-        pop = pop_for_offer(info, pop_id=pop_id, call_id=offer.call_id, agent=offer.agent,
-                            customer=customer, now=time.time())
-        future: asyncio.Future[PopAck] = asyncio.get_running_loop().create_future()
-        self._acks[pop_id] = future
-        try:
-            async with self._redis_slots:
-                await redis_call(self.store.publish(self.store.key("pop", offer.agent),
-                                                    to_message(pop)))
-            try:
-                ack = await asyncio.wait_for(future, self.options.pop_ack_timeout_s)
-                self._delivered[offer.contact] = (ack.delivered_at, True)
-            except TimeoutError:
-                self._delivered[offer.contact] = (pop.sent_at, False)
-                self.log.warning("call %s: no screen acknowledged the pop for agent %s within "
-                                 "%.2f s; ringing anyway", offer.call_id, offer.agent,
-                                 self.options.pop_ack_timeout_s,
-                                 extra={"call_id": offer.call_id, "agent": offer.agent})
-        finally:
-            self._acks.pop(pop_id, None)
-        engine = self.engine
-        assert engine is not None
-        record = engine.contact(offer.contact)
-        if record is None or record.state != "offered" or record.agent != offer.agent:
-            return  # the caller hung up while the pop was on its way
-        channel = record.channel or offer.channel
-        await self._check_lease()
-        client = self.client
-        assert client is not None
-        try:
-            await client.redirect(channel, self.options.connect_context, offer.extension)
-        except AmiActionError as exc:
-            self.log.warning("call %s: Redirect of %s to agent %s refused: %s", offer.call_id,
-                             channel, offer.agent, exc.reason,
-                             extra={"call_id": offer.call_id, "agent": offer.agent})
-            self._inbox.put_nowait(("redirect_failed", offer.contact, offer.agent))
-        except AmiError as exc:
-            self.log.warning("call %s: Redirect to agent %s not sent (%s); retried after the "
-                             "resynchronisation", offer.call_id, offer.agent, exc,
-                             extra={"call_id": offer.call_id, "agent": offer.agent})
-            self._inbox.put_nowait(("redirect_failed", offer.contact, offer.agent))
-        else:
-            self._inbox.put_nowait(("redirected", offer.contact, offer.agent))
-
-    async def _check_lease(self) -> None:
-        """:meth:`Leadership.check` before an AMI action; concurrent offers share one check,
-        and a check stays good for ``lease_check_reuse_s`` of *monotonic* time (a stalled
-        process sees that time pass, so it checks again before acting)."""
-        loop = asyncio.get_running_loop()
-        if loop.time() - self._lease_checked_at < self.options.lease_check_reuse_s:
-            return
-        if self._lease_check is None or self._lease_check.done():
-            started = loop.time()
-
-            async def check() -> None:
-                async with self._redis_slots:
-                    await redis_call(self.leadership.check())
-                self._lease_checked_at = started
-
-            self._lease_check = asyncio.ensure_future(check())
-        await asyncio.shield(self._lease_check)
-
-    async def _customer(self, offer: OfferPlaced) -> dict[str, Any] | None:
-        """The caller's record for the pop; a slow or failing lookup never delays the ring
-        by more than ``customer_timeout_s`` (the pop then shows the customer id alone)."""
-        customer_id = offer.pop["customer_id"]
-        fallback = {"id": customer_id} if customer_id else None
-        if self.lookup is None:
-            return fallback
-        try:
-            async with asyncio.timeout(self.options.customer_timeout_s):
-                found = await customer_for_call(self.lookup, customer_id,
-                                                offer.pop["caller_id"])
-        except TimeoutError:
-            self.log.warning("call %s: customer lookup timed out; pop without record",
-                             offer.call_id, extra={"call_id": offer.call_id})
-            return fallback
-        except Exception:
-            self.log.exception("call %s: customer lookup failed; pop without record",
-                               offer.call_id, extra={"call_id": offer.call_id})
-            return fallback
-        return dict(found) if found is not None else fallback
-
-    def _pop_lead(self, ring: RingStarted) -> None:
-        delivered = self._delivered.pop(ring.contact, None)
-        if delivered is None:
-            self.log.warning("call %s: agent %s rings with no pop delivered", ring.call_id,
-                             ring.agent, extra={"call_id": ring.call_id, "agent": ring.agent})
-            return
-        at, acked = delivered
-        lead = PopLead(ring.call_id, ring.contact, ring.agent, self._ring_wall - at, acked)
-        self.pop_leads.append(lead)
-        self.log.info("pop lead call=%s agent=%s lead_ms=%.1f acknowledged=%s", ring.call_id,
-                      ring.agent, lead.lead_s * 1000, acked,
-                      extra={"call_id": ring.call_id, "agent": ring.agent})
-
-    async def _listen_acks(self, pubsub: Any) -> None:
-        async for message in pubsub.listen():
-            if message["type"] != "message":
-                continue
-            try:
-                data = json.loads(message["data"])
-                ack = PopAck(data["type"], data["pop_id"], data["agent"],
-                             float(data["delivered_at"]))
-            except (ValueError, KeyError, TypeError) as exc:
-                self.log.error("malformed pop ack %r: %s", message["data"], exc)
-                continue
-            future = self._acks.get(ack.pop_id)
-            if future is not None and not future.done():
-                future.set_result(ack)
 
     # ------------------------------------------------------------------ timers, commands
     async def _timers(self) -> None:
