@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.scenario import load_scenario
 from sim.sip.bots import AnswerBehaviour
 from sim.sip.cli import main
 from sim.sip.errors import LoadRunError
@@ -17,6 +18,7 @@ from sim.sip.generator import LoadOptions, Progress, run_load
 from sim.sip.plan import CallerScript, CallPlan, DtmfStep, plan_from_options
 from sim.sip.report import summarize, to_html
 from sim.sip.responder import ResponderFarm
+from sim.sip.scenario_plan import ScenarioWindow, plan_from_scenario
 
 pytestmark = pytest.mark.sip
 
@@ -120,3 +122,53 @@ def test_a_worker_that_cannot_start_fails_the_run_in_one_line() -> None:
     assert message.startswith("worker caller-0 failed: cannot open SIP udp transport on "
                               "192.0.2.1:0")
     assert "\n" not in message
+
+
+@pytest.fixture(scope="module")
+def quick_farm() -> ResponderFarm:
+    """Responders whose 'agent' picks up at once: the marker D 0.2 s after the answer."""
+    with ResponderFarm(2, AnswerBehaviour(dtmf=(DtmfStep(0.2, "D"),))) as responders:
+        yield responders
+
+
+def test_a_scenario_replayed_against_the_loopback_counts_every_call(
+        quick_farm: ResponderFarm, capsys: pytest.CaptureFixture[str]) -> None:
+    """mmc.yaml scaled down hard: 15 scenario minutes at a fifth of the volume, 600 times
+    faster (8 calls in 1.5 s, talk times of 0.3 s on average), all answered by an agent."""
+    window = ["--duration", "900", "--scale", "600", "--rate-factor", "0.2", "--seed", "4"]
+    args = ["load", "run", "mmc", *window, "--per-target-calls", "4", "--workers", "3",
+            "--quiet", "--json"]
+    for target in quick_farm.targets:
+        args += ["--pbx", target]
+
+    assert main(args) == 0
+
+    report = json.loads(capsys.readouterr().out)
+    plan = plan_from_scenario(load_scenario("mmc"),
+                              ScenarioWindow(None, 900, scale=600, rate_factor=0.2),
+                              dial="100", seed=4)
+    planned = len(plan.callers)
+    assert planned == 8 and peak_concurrency_of(plan, hold_s=0.4) <= 4  # fits 2 responders
+    summary = report["summary"]
+    assert summary["planned_calls"] == planned
+    assert summary["outcomes"] == {"completed": planned, "abandoned": 0, "ivr_ended": 0,
+                                   "failed": 0, "dropped": 0, "not_started": 0, "lost": 0}
+    assert summary["by_ivr_outcome"] == {"queue:general": {"completed": planned}}
+    assert summary["media"]["audio_received"]["ok"] == planned
+    assert report["run"]["scenario"]["name"] == "mmc"
+    assert report["run"]["scenario"]["expected_calls"] == 9.0  # 180/h * 0.2 * 0.25 h
+    for row, caller in zip(report["calls"], plan.callers, strict=True):
+        assert row["start_s"] == caller.start_s
+        assert row["talk_s"] == pytest.approx(caller.talk_s, abs=0.25)
+        assert 0.2 <= row["agent_answer_s"] < 1.5
+
+
+def peak_concurrency_of(plan: CallPlan, hold_s: float) -> int:
+    """Calls up at once if each lasted its talk time plus ``hold_s``."""
+    edges = sorted([(c.start_s, 1) for c in plan.callers]
+                   + [(c.start_s + hold_s + c.talk_s, -1) for c in plan.callers])
+    level = peak = 0
+    for _, step in edges:
+        level += step
+        peak = max(peak, level)
+    return peak
