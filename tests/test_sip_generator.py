@@ -41,6 +41,9 @@ def test_short_scenario_counts_every_outcome(farm: ResponderFarm, tmp_path: Path
             index=index, start_s=0.15 * index,
             caller_id=("0611" if kind != 2 else "0699") + f"{index:04d}",
             dtmf=(DtmfStep(0.1, "1"),), patience_s=0.4 if kind == 1 else 15.0, talk_s=0.5))
+    for index in (9, 10):  # the IVR walk ends without an agent: the caller leaves after 0.3 s
+        callers.append(CallerScript(index, 0.15 * index, f"0611{index:04d}", (), 15.0, 0.5,
+                                    hangup_after_s=0.3, ivr_outcome="hangup"))
     plan = CallPlan(dial="100", duration_s=1.5, callers=tuple(callers))
 
     result = run_load(plan, LoadOptions(targets=tuple(farm.targets), per_target_calls=4,
@@ -48,16 +51,19 @@ def test_short_scenario_counts_every_outcome(farm: ResponderFarm, tmp_path: Path
     report = summarize(result)
 
     summary = report["summary"]
-    assert summary["outcomes"] == {"completed": 3, "abandoned": 3, "ivr_ended": 0, "failed": 3,
+    assert summary["outcomes"] == {"completed": 3, "abandoned": 3, "ivr_ended": 2, "failed": 3,
                                    "dropped": 0, "not_started": 0, "lost": 0}
+    assert summary["by_ivr_outcome"] == {"": {"abandoned": 3, "completed": 3, "failed": 3},
+                                         "hangup": {"ivr_ended": 2}}
     assert summary["failed_by_sip_status"] == {"486": 3}
     assert summary["invite_to_agent_answer_s"]["count"] == 3
     assert summary["invite_to_agent_answer_s"]["p50"] > 1.5
-    assert summary["media"]["audio_received"] == {"checked": 6, "ok": 6, "share": 1.0}
+    assert summary["media"]["audio_received"] == {"checked": 8, "ok": 8, "share": 1.0}
     assert summary["media"]["far_tone_heard"]["checked"] == 0  # no recordings asked for
     abandoned = [c for c in result.calls if c.outcome == "abandoned"]
     assert all(0.35 < c.held_s < 1.5 and c.agent_answer_s is None for c in abandoned)
-    assert [c["index"] for c in report["calls"]] == list(range(9))
+    assert [c["index"] for c in report["calls"]] == list(range(11))
+    assert all(0.25 < c.held_s < 1.0 for c in result.calls if c.outcome == "ivr_ended")
     page = to_html(report)
     assert "<table>" in page and "data:image/png;base64," in page
     json.dumps(report)  # the report is JSON as it stands
