@@ -135,3 +135,18 @@ def test_an_agent_phone_is_busy_on_a_call_and_in_wrap_up() -> None:
     assert [(calls[k].outcome, calls[k].sip_code) for k in "0123"] == [
         ("completed", 200), ("failed", 486), ("failed", 486), ("completed", 200)]
     assert 0.5 <= calls["0"].agent_answer_s < 1.5
+
+
+def test_an_agent_that_never_answers_lets_it_ring_until_the_caller_leaves() -> None:
+    """RONA (the scenario's rona_probability): the phone rings, nobody picks up; Hotline's ring
+    timeout (here: the caller's patience) ends it, and the agent side counts it missed."""
+    absent = AnswerBehaviour(dtmf=(DtmfStep(0.0, "D"),), no_answer_probability=1.0)
+    callers = (CallerScript(0, 0.0, "0600000000", (), 0.8, 1.0),)
+    with ResponderFarm(1, absent) as farm:
+        result = run_load(CallPlan(dial="1001", duration_s=0.1, callers=callers),
+                          LoadOptions(targets=tuple(farm.targets), workers=1))
+        farm.collect(timeout=5.0)
+    [call] = result.calls
+    assert (call.outcome, call.sip_answer_s, call.pdd_s is not None) == ("abandoned", None, True)
+    assert 0.75 < call.held_s < 1.5
+    assert [c.outcome for c in farm.calls] == ["missed"]
