@@ -1,6 +1,8 @@
 """Live engine under load: 500 concurrent calls on the Asterisk stand-in.
 
-500 agents log in through the commands stream, then 500 callers dial in at once; each is
+500 agents log in through the commands stream, then 500 callers dial in (``--rate`` per real
+second, 100 by default: all 500 are in the system together, since every call lasts until the
+last caller is in); each is
 parked, offered, popped on the agent's screen (a subscriber acknowledging every pop, as the
 API's WebSocket does), redirected, answered, talks and hangs up. Everything runs over real
 sockets: AMI to the stand-in, Redis (embedded) for state, pops and acks.
@@ -11,7 +13,10 @@ Router story is not exactly arrive -> accept -> end once), ``pop_lead_p50_ms`` /
 phone starts ringing; positive means the pop came first), ``pops_unacknowledged`` and
 ``wall_s``. Floors: ``pop_lead_p99_ms`` <= 50 and ``lost`` == 0.
 
-    .venv/bin/python benchmarks/bench_live.py [--calls 500] [--scale 0.02]
+Everything (stand-in, simulated callers and agents, the screen subscriber, the engine) shares
+one process and one core, so the figures include the harness's own load.
+
+    .venv/bin/python benchmarks/bench_live.py [--calls 500] [--rate 100] [--scale 0.02]
 """
 
 from __future__ import annotations
