@@ -160,6 +160,10 @@ def test_a_scenario_replayed_against_the_loopback_counts_every_call(
     assert summary["outcomes"] == {"completed": planned, "abandoned": 0, "ivr_ended": 0,
                                    "failed": 0, "dropped": 0, "not_started": 0, "lost": 0}
     assert summary["by_ivr_outcome"] == {"queue:general": {"completed": planned}}
+    queue = summary["queue"]  # the simulation's figures, from the SIP side
+    assert (queue["offered"], queue["answered"], queue["abandoned"]) == (planned, planned, 0)
+    assert (queue["service_level"], queue["abandon_rate"], queue["target_s"]) == (1.0, 0.0, 20)
+    assert 0.2 <= queue["asa_s"] < 1.5
     assert summary["media"]["audio_received"]["ok"] == planned
     assert report["run"]["scenario"]["name"] == "mmc"
     assert report["run"]["scenario"]["expected_calls"] == 9.0  # 180/h * 0.2 * 0.25 h

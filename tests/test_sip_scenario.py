@@ -260,7 +260,8 @@ def test_cli_dry_run_prints_the_scenario_plan(capsys: pytest.CaptureFixture[str]
     assert printed["scenario"] == {
         "name": "hotline-60", "start": "2026-11-02T10:00", "duration_s": 600.0, "scale": 10.0,
         "rate_factor": 0.5, "max_wait_s": 600.0,
-        "expected_calls": printed["scenario"]["expected_calls"], "scenario_agents": "shifts"}
+        "expected_calls": printed["scenario"]["expected_calls"], "target_s": 20.0,
+        "scenario_agents": "shifts"}
     scenario = load_scenario("hotline-60")
     plan = plan_from_scenario(scenario, ScenarioWindow(dt.datetime(2026, 11, 2, 10), 600,
                                                        scale=10, rate_factor=0.5),

@@ -69,6 +69,7 @@ class CallResult:
     heard_far_tone: bool | None  # recorded only: the answering side's tone reached us
     heard_echo: bool | None  # recorded only: our own tone came back, a full round trip
     ivr_outcome: str = ""  # what the plan's IVR walk expected (queue:billing, hangup...)
+    ivr_s: float = 0.0  # the walk's planned duration from the answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +272,7 @@ class CallerBot:
             digits_sent=call.sent, digits_heard=call.heard,
             rx_level=event.rx_level, rx_audible_share=event.rx_audible_share,
             heard_far_tone=far, heard_echo=echo, ivr_outcome=call.script.ivr_outcome,
+            ivr_s=call.script.ivr_s,
         ))
 
     @staticmethod
@@ -293,7 +295,7 @@ def not_started(script: CallerScript, target: str, late: float, why: str) -> Cal
         sip_code=0, reason=why, start_s=script.start_s, late_s=round(late, 4), pdd_s=None,
         sip_answer_s=None, agent_answer_s=None, talk_s=None, held_s=None, digits_sent="",
         digits_heard="", rx_level=None, rx_audible_share=None, heard_far_tone=None,
-        heard_echo=None, ivr_outcome=script.ivr_outcome,
+        heard_echo=None, ivr_outcome=script.ivr_outcome, ivr_s=script.ivr_s,
     )
 
 

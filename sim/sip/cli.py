@@ -298,6 +298,11 @@ def _print_summary(report: dict) -> None:
     if s["failed_by_sip_status"]:
         print("failed by SIP status: " + ", ".join(
             f"{k}: {v}" for k, v in s["failed_by_sip_status"].items()))
+    if "queue" in s:
+        q = s["queue"]
+        print(f"queue (as the simulation counts): offered {q['offered']}, answered "
+              f"{q['answered']}, abandoned {q['abandoned']}, service level {q['service_level']}"
+              f" within {q['target_s']:g} s, ASA {q['asa_s']} s")
     for key in ("post_dial_delay_s", "invite_to_sip_answer_s", "invite_to_agent_answer_s",
                 "talk_s"):
         d = s[key]

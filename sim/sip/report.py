@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.sip.bots import OUTCOMES
+from sim.sip.bots import OUTCOMES, CallResult
 from sim.sip.generator import LoadResult
 from sim.sip.pop import match_pops
 
@@ -85,6 +85,8 @@ def summarize(result: LoadResult) -> dict[str, Any]:
             by_ivr.setdefault(call.ivr_outcome, Counter())[call.outcome] += 1
         summary["by_ivr_outcome"] = {planned: dict(sorted(counts.items()))
                                      for planned, counts in sorted(by_ivr.items())}
+    if result.plan.scenario is not None:
+        summary["queue"] = _queue_figures(calls, float(result.plan.scenario["target_s"]))
     agents = result.agent_calls
     if result.plan.agents is not None:
         leads = match_pops(result.pops, agents)
@@ -119,6 +121,31 @@ def summarize(result: LoadResult) -> dict[str, Any]:
         },
         "summary": summary,
         "calls": [asdict(call) for call in calls],
+    }
+
+
+def _queue_figures(calls: Sequence[CallResult], target_s: float) -> dict[str, Any]:
+    """The simulation's figures, estimated from the SIP side for a scenario replay.
+
+    Offered: calls placed whose IVR walk ends in a queue. A caller's queue wait is its INVITE to
+    human answer minus the IVR's answer and the walk's planned duration (``ivr_s``): an estimate,
+    as the real prompts may run longer than the scenario's ``prompt_s``.
+    """
+    offered = [c for c in calls if c.ivr_outcome.startswith("queue:")
+               and c.outcome not in ("not_started", "lost")]
+    waits = [max(0.0, c.agent_answer_s - (c.sip_answer_s or 0.0) - c.ivr_s)
+             for c in offered if c.agent_answer_s is not None]
+    abandoned = sum(1 for c in offered if c.outcome == "abandoned")
+    n = len(offered)
+    return {
+        "offered": n,
+        "answered": len(waits),
+        "abandoned": abandoned,
+        "target_s": target_s,
+        "service_level": round(sum(w <= target_s for w in waits) / n, 4) if n else None,
+        "asa_s": round(sum(waits) / len(waits), 4) if waits else None,
+        "abandon_rate": round(abandoned / n, 4) if n else None,
+        "wait_s": distribution(waits),
     }
 
 

@@ -160,6 +160,7 @@ def plan_from_scenario(scenario: Scenario, window: ScenarioWindow, *, dial: str,
         "name": scenario.name, "start": _local(sim_plan, begin), "duration_s": window.duration_s,
         "scale": scale, "rate_factor": window.rate_factor, "max_wait_s": window.max_wait_s,
         "expected_calls": round(_expected_calls(sim_plan, begin, end), 2),
+        "target_s": sim_plan.target_s,
         "scenario_agents": synthetic.count if synthetic is not None else "shifts",
     }
     return CallPlan(dial=dial, duration_s=round((end - begin) / scale, 3),
