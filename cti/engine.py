@@ -247,9 +247,16 @@ class RoutingEngine:
                     out += self._apply(OfferTimeout(self._t(now), view.id, view.agent))
                 else:
                     out.append(self._offer_effect(record, view.agent, call.started_at))
-        known = set(self._contacts)
+        routed = {c.id for c in self.router.contacts()}
+        for record in [r for r in self._contacts.values() if r.contact not in routed]:
+            # Outside routing (a transferred call): forget it once its call is gone, route it
+            # again if the dialplan parked it meanwhile (the transfer rang out).
+            call = by_contact.get(record.contact)
+            if call is None or call.phase is CallPhase.WAITING:
+                del self._contacts[record.contact]
+                out.append(ContactUpdated(record.contact, None))
         for call in by_contact.values():
-            if call.phase is CallPhase.WAITING and call.contact_id not in known:
+            if call.phase is CallPhase.WAITING and call.contact_id not in self._contacts:
                 caller = call.caller
                 out += self._queued(call.call_id, caller.channel if caller else "",
                                     call.contact_id or "", call.queue or "", now)

@@ -28,6 +28,7 @@ from cti.transitions import (
     Queued,
     Ringing,
     Rona,
+    Transferred,
 )
 
 T0 = 1_800_000_000.0
@@ -139,6 +140,30 @@ def test_reconcile_accepts_an_offer_answered_during_the_outage():
     effects = engine.reconcile([view("c1", CallPhase.TALKING, agent="1001")], T0 + 3)
     assert any(isinstance(e, OfferAccept) for e in logged(effects))
     assert engine.contact("c1").state == "connected"
+
+
+def transferred(engine: RoutingEngine, call: str) -> None:
+    arrive(engine, call)
+    engine.transition(Answered(call, T0 + 1, "x", "PJSIP/1001-2", "1001"), T0 + 1)
+    effects = engine.transition(Transferred(call, T0 + 5, "blind", "PJSIP/1001-2", "1001",
+                                            "PJSIP/2001-1", "1002", "hotline-connect"), T0 + 5)
+    assert [type(e) for e in logged(effects)] == [ContactEnd]
+    assert engine.contact(call).state == "transferred"
+
+
+def test_reconcile_forgets_a_transferred_call_that_ended_unseen():
+    engine = engine_with("a1")
+    transferred(engine, "c1")
+    engine.reconcile([], T0 + 9)
+    assert engine.contacts() == [] and engine.router.contacts() == []
+
+
+def test_reconcile_queues_again_a_transfer_that_rang_out_unseen():
+    engine = engine_with("a1")
+    transferred(engine, "c1")
+    effects = engine.reconcile([view("c1", CallPhase.WAITING)], T0 + 9)
+    assert [e.contact for e in logged(effects) if isinstance(e, ContactArrive)] == ["c1"]
+    assert engine.contact("c1").state == "waiting"   # a1 is in wrap-up
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
