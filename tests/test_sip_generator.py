@@ -164,6 +164,8 @@ def test_a_scenario_replayed_against_the_loopback_counts_every_call(
     assert (queue["offered"], queue["answered"], queue["abandoned"]) == (planned, planned, 0)
     assert (queue["service_level"], queue["abandon_rate"], queue["target_s"]) == (1.0, 0.0, 20)
     assert 0.2 <= queue["asa_s"] < 1.5
+    page = to_html(report)
+    assert "Scenario mmc from 2026-11-02T04:00" in page and "queue:general" in page
     assert summary["media"]["audio_received"]["ok"] == planned
     assert report["run"]["scenario"]["name"] == "mmc"
     assert report["run"]["scenario"]["expected_calls"] == 9.0  # 180/h * 0.2 * 0.25 h

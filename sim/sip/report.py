@@ -188,6 +188,22 @@ def to_html(report: dict[str, Any]) -> str:
                f"{_fmt(lead['p95'])}</td></tr><tr><td>after ring</td>"
                f"<td>{p['after_ring']}</td></tr><tr><td>missing</td><td>{p['missing']}</td>"
                f"</tr></table>")
+    replay = ""
+    if "queue" in s:
+        q = s["queue"]
+        scenario = report["run"]["scenario"]
+        cells = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(q[k])}</td></tr>"
+                        for k in ("offered", "answered", "abandoned", "service_level", "asa_s",
+                                  "abandon_rate", "target_s"))
+        planned = "".join(
+            f"<tr><td>{html.escape(k or '(none)')}</td><td>"
+            f"{html.escape(', '.join(f'{o} {n}' for o, n in v.items()))}</td></tr>"
+            for k, v in s.get("by_ivr_outcome", {}).items())
+        replay = (f"<h2>Scenario {html.escape(str(scenario['name']))} from "
+                  f"{html.escape(str(scenario['start']))}, {scenario['duration_s']:g} s at "
+                  f"scale {scenario['scale']:g}</h2><p>As <code>hotline sim run</code> counts "
+                  f"them (expected calls {scenario['expected_calls']}):</p><table>{cells}</table>"
+                  f"<h3>By planned IVR outcome</h3><table>{planned}</table>")
     run = report["run"]
     chart = _histogram(report)
     return f"""<!doctype html>
@@ -203,7 +219,7 @@ wall time {run['wall_s']} s.</p>
 <h2>Failed calls by SIP status</h2><table>{failed_rows}</table>
 <h2>Timings</h2><table>{''.join(rows)}</table>
 <h2>Media (answered calls)</h2><table>{media_rows}</table>
-{pop}{chart}
+{replay}{pop}{chart}
 </body></html>
 """
 
