@@ -44,6 +44,20 @@ IVR_KEYS: tuple[tuple[str, ...], ...] = (
 )
 
 
+FIRST = ("Erika", "Jonas", "Mia", "Paul", "Lena", "Felix", "Ida", "Noah", "Greta", "Emil")
+LAST = ("Muster", "Becker", "Wolf", "Krause", "Lange", "Richter", "Koch", "Hahn")
+TIERS = ("standard", "standard", "standard", "gold", "standard", "platinum", "standard")
+
+
+def demo_customers(count: int = 2000) -> list[dict[str, Any]]:
+    """Made-up customers for the demo's caller numbers (2001, 2002, ...): the IVR finds them
+    by caller id, gold and platinum ones get VIP priority, and the pops show their names."""
+    return [{"id": f"C-{number}", "name": f"{FIRST[i % len(FIRST)]} {LAST[i % len(LAST)]}",
+             "phone": str(number), "account": f"{number:010d}", "tier": TIERS[i % len(TIERS)],
+             "balance": round(12.5 * (i % 17), 2)}
+            for i, number in enumerate(range(2001, 2001 + count))]
+
+
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
     config: Path = Path("config")
@@ -68,6 +82,7 @@ class _Printer:
 async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
     """Run the demo for ``options.duration_s`` real seconds; returns the summary."""
     from hotline.deployment import load
+    from ivr.customers import CsvCustomers
     from ivr.fastagi import FastAgiServer
     from ivr.runtime import FlowRegistry
     from sim.asterisk import AsteriskStandin, World
@@ -85,7 +100,9 @@ async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, 
         standin = AsteriskStandin(time_scale=scale,
                                   ring_timeout=routing.settings.ring_timeout_s)
         await standin.start()
-        fastagi = FastAgiServer(FlowRegistry(options.config), sink=RedisQueueSink(store))
+        customers = CsvCustomers(demo_customers())
+        fastagi = FastAgiServer(FlowRegistry(options.config), lookup=customers,
+                                sink=RedisQueueSink(store))
         agi_port = await fastagi.start("127.0.0.1", 0)
         world = World(standin, agi_url=f"agi://127.0.0.1:{agi_port}")
         traffic = Traffic(world, TrafficProfile(
@@ -102,6 +119,7 @@ async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, 
                 routing, store=store, leadership=leadership,
                 ami=AmiSettings(port=standin.port, username="cti", secret="cti-secret"),
                 clock=ScaledClock(scale), timezone=deployment.settings.timezone,
+                lookup=customers,
                 options=EngineOptions(snapshot_interval_s=30.0))
             engines.append(engine)
             await engine.run()
@@ -158,7 +176,8 @@ async def _screens(store: StateStore, say: _Printer, pops: list[dict[str, Any]],
             await store.publish(store.key("popack"), {
                 "type": "pop_ack", "pop_id": pop["pop_id"], "agent": pop["agent"],
                 "delivered_at": delivered})
-            customer = (pop.get("customer") or {}).get("name", "unknown caller")
+            record = pop.get("customer") or {}
+            customer = f"{record.get('name', 'unknown caller')}, {record.get('tier', '-')}"
             say(f"POP    agent {pop['agent']}: {pop['caller_id']} ({customer}) queue "
                 f"{pop['queue']}, waited {pop['wait_s']:.0f}s, IVR "
                 f"{' > '.join(pop['ivr_path'][-3:]) or '-'} {pop['attributes']}")
