@@ -18,6 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ivr.commands import Digits, Gather, Lookup, LookupResult, Menu, Play, Say
 from ivr.customers import CsvCustomers
@@ -244,9 +246,16 @@ def test_bad_window_values_are_refused(hotline60: Scenario) -> None:
     (["nowhere"], "there is no scenario 'nowhere'"),
     (["mmc", "--start", "noon"], "--start 'noon' is neither"),
     (["mmc", "--customers", "/nonexistent.csv"], "the customer file does not exist"),
+    (["mmc", "--customers", "{tmp}/nophone.csv"], "nophone.csv: no customer has a phone number"),
+    (["mmc", "--pop-url", "ws://127.0.0.1:9/ws/agent"], "--pop-url needs --agents-file"),
+    (["mmc", "--agents-file", "{tmp}/agents.csv", "--pop-url", "ws://127.0.0.1:9/ws/agent"],
+     "--pop-url: agent 1002 has no token in"),
 ])
-def test_cli_refuses_bad_input_in_one_line(argv: list[str], message: str,
+def test_cli_refuses_bad_input_in_one_line(argv: list[str], message: str, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "nophone.csv").write_text("id,name\nC-1,Erika\n")
+    (tmp_path / "agents.csv").write_text("1001,pw1,htl_token\n1002,pw2\n")
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
     assert main(["load", "run", *argv, "--dry-run"]) == 1
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
@@ -278,3 +287,24 @@ def test_option_plans_still_work_without_a_scenario(capsys: pytest.CaptureFixtur
     printed = json.loads(capsys.readouterr().out)
     assert printed["scenario"] is None and printed["calls"] > 0
     assert all(c["dtmf"] == [{"after_s": 2.0, "digits": "1"}] for c in printed["callers"])
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10**6), hour=st.integers(0, 23), scale=st.sampled_from([1, 7, 60]))
+def test_every_plan_is_well_formed(hotline60: Scenario, seed: int, hour: int,
+                                   scale: int) -> None:
+    try:
+        plan = plan_from_scenario(hotline60, ScenarioWindow(MONDAY.replace(hour=hour), 600,
+                                                            scale=scale), dial="1", seed=seed)
+    except LoadPlanError as error:  # a quiet night hour may have no call in ten minutes
+        assert "has no calls in the window" in str(error)
+        return
+    assert plan.duration_s == pytest.approx(600 / scale, abs=0.001)
+    for caller in plan.callers:
+        assert 0 <= caller.start_s < plan.duration_s
+        times = [step.after_s for step in caller.dtmf]
+        assert times == sorted(times) and all(t <= caller.ivr_s + 1e-9 for t in times)
+        leaves = caller.hangup_after_s
+        assert (leaves is None) == caller.ivr_outcome.startswith("queue:")
+        assert caller.patience_s > (caller.ivr_s if leaves is None else leaves)
+        assert caller.ivr_path[0] == "welcome" and caller.talk_s > 0

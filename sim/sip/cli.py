@@ -256,6 +256,9 @@ def build_plan(args: argparse.Namespace) -> tuple[CallPlan, tuple[str, ...]]:
     if users:
         credentials = AgentCredentials(users, passwords, ring, args.wrap_up, args.agent_max_talk)
     customers = CsvCustomers.load(args.customers) if args.customers is not None else None
+    if customers is not None and not any(r.get("phone") for r in customers.records):
+        raise LoadPlanError(f"{args.customers}: no customer has a phone number; callers are "
+                            "recognised by the 'phone' column")
     plan = plan_from_scenario(scenario, window, dial=args.dial, agents=credentials,
                               customers=customers, caller_ids=_read_lines(args.caller_ids),
                               answer_marker=marker, seed=args.seed)
