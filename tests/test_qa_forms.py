@@ -180,6 +180,42 @@ def test_missing_and_misspelt_keys_and_empty_sections() -> None:
     ]
 
 
+def test_a_schema_error_does_not_hide_the_other_mistakes_of_the_file() -> None:
+    form, problems = messages("""\
+        kind: qa_form
+        name: mixed
+        title: Mixed
+        scales:
+          broken: {points: oops}
+        sections:
+          - id: a
+            title: A
+            questions:
+              - {id: q1, text: Greets, scale: yes_no, critical: maybe}
+              - {id: q2, text: Understands, scale: one_to_fiv}
+              - {id: q3, text: Rated, scale: broken}
+              - {id: q2, text: Again, scale: yes_no, weight: 0}
+          - {id: b, title: B, colour: red, questions: [{id: q9, text: X, scale: nope}]}
+        """)
+    assert form is None
+    assert problems == [
+        "qa/form.yaml:5:20: 'scales.broken.points' must be a list (lines starting with '- '), "
+        "not 'oops'",
+        "qa/form.yaml:10:57: 'sections[1].questions[1].critical' must be true or false, not "
+        "'maybe'",
+        "qa/form.yaml:11:44: question 'q2' uses the unknown scale 'one_to_fiv'; did you mean "
+        "'one_to_five'?",
+        "qa/form.yaml:13:14: question id 'q2' is used twice (first on line 11); question ids "
+        "must be unique in a form",
+        "qa/form.yaml:13:54: question 'q2' has weight 0; a weight must be more than 0 (remove "
+        "what should not count)",
+        # q3's scale is defined but broken: reported where the scale is, not as unknown;
+        # section b has an unknown key, so its questions are not judged
+        "qa/form.yaml:14:23: unknown key 'colour' in 'sections[2]'; allowed keys here: id, "
+        "questions, title, weight",
+    ]
+
+
 def test_a_warning_alone_still_gives_a_form() -> None:
     text = SMALL.replace("    sections:", "      spare:\n        points: [{label: a, score: 100}, "
                          "{label: b, score: 0}]\n    sections:", 1)

@@ -27,9 +27,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from hotline.config.diagnostics import Diagnostic, Diagnostics, did_you_mean
 from hotline.config.validation import StrictModel, validate_document
@@ -180,8 +180,14 @@ def validate_form(document: YamlDocument, diags: Diagnostics) -> Form | None:
     model, problems = validate_document(FormModel, document)
     diags.extend(problems)
     if model is None:
+        # still check what is well formed, so one run reports every mistake of the file
+        partial = _well_formed_parts(document)
+        if partial is not None:
+            found: list[Diagnostic] = []
+            _sections(partial, _custom_scales(partial, document, found), document, found)
+            diags.extend(found)
         return None
-    found: list[Diagnostic] = []
+    found = []
     scales = _custom_scales(model, document, found)
     sections = _sections(model, scales, document, found)
     used = {q.scale for s in model.sections for q in s.questions}
@@ -197,6 +203,38 @@ def validate_form(document: YamlDocument, diags: Diagnostics) -> Form | None:
                 title=model.title, sections=tuple(sections), source=document.name)
 
 
+def _well_formed_parts(document: YamlDocument) -> FormModel | None:
+    """The scales, sections and questions of a form that pass the schema on their own.
+
+    A part that does not is ``None`` in its place (its schema error is already reported), so
+    positions stay those of the file. ``None`` when the file has no list of sections.
+    """
+    data = document.data
+    if not isinstance(data, dict) or not isinstance(data.get("sections"), list):
+        return None
+
+    def valid(model: type[StrictModel], raw: object) -> Any:
+        try:
+            return model.model_validate(raw)
+        except ValidationError:
+            return None
+
+    raw_scales = data.get("scales")
+    scales = ({str(name): valid(ScaleModel, raw) for name, raw in raw_scales.items()}
+              if isinstance(raw_scales, dict) else {})
+    sections: list[SectionModel | None] = []
+    for raw in data["sections"]:
+        head = valid(SectionModel, {**raw, "questions": []}) if isinstance(raw, dict) else None
+        raw_questions = raw.get("questions") if isinstance(raw, dict) else None
+        if head is None or not isinstance(raw_questions, list):
+            sections.append(None)
+            continue
+        sections.append(SectionModel.model_construct(
+            id=head.id, title=head.title, weight=head.weight,
+            questions=[valid(QuestionModel, q) for q in raw_questions]))
+    return FormModel.model_construct(scales=scales, sections=sections)
+
+
 def _content_version(document: YamlDocument) -> str:
     # Without an explicit version the content identifies the form: an evaluation stored
     # against it can always be matched with the exact questions it answered.
@@ -208,6 +246,8 @@ def _custom_scales(model: FormModel, document: YamlDocument,
                    found: list[Diagnostic]) -> dict[str, Scale]:
     scales = dict(BUILTIN_SCALES)
     for name, spec in model.scales.items():
+        if spec is None:  # not well formed; reported by the schema check
+            continue
         where = ("scales", name)
         if name in BUILTIN_SCALES:
             found.append(document.diagnostic(
@@ -253,6 +293,8 @@ def _sections(model: FormModel, scales: dict[str, Scale], document: YamlDocument
     question_ids: dict[str, int] = {}
     sections: list[Section] = []
     for s_index, spec in enumerate(model.sections):
+        if spec is None:  # not well formed; reported by the schema check
+            continue
         s_path = ("sections", s_index)
         _unique(spec.id, (*s_path, "id"), "section", section_ids, document, found)
         _positive(spec.weight, (*s_path, "weight"), f"section '{spec.id}'", document, found)
@@ -262,6 +304,8 @@ def _sections(model: FormModel, scales: dict[str, Scale], document: YamlDocument
                 f"section '{spec.id}' has no questions; add at least one"))
         questions: list[Question] = []
         for q_index, q in enumerate(spec.questions):
+            if q is None:
+                continue
             q_path = (*s_path, "questions", q_index)
             _unique(q.id, (*q_path, "id"), "question", question_ids, document, found)
             _positive(q.weight, (*q_path, "weight"), f"question '{q.id}'", document, found)
