@@ -236,6 +236,7 @@ def _summary(world: Any, engine: LiveEngine | None, pops: list[dict[str, Any]],
         "pops": len(pops), "rings_with_pop_first": sum(1 for x in leads if x > 0),
         "rings": len(leads),
         "pop_lead_ms_p50": round(statistics.median(leads), 2) if leads else None,
+        "pop_samples": pops[:5],
     }
     if engine is not None and engine.engine is not None:
         summary["metrics"] = engine.engine.router.metrics(engine.clock.now()).to_dict()[

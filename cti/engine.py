@@ -72,11 +72,13 @@ from cti.transitions import (
     CallTransition,
     CallView,
     Ended,
+    Held,
     LegRole,
     Queued,
     Ringing,
     Rona,
     Transferred,
+    Unheld,
 )
 
 TRANSFER_REASON = "transfer"
@@ -105,6 +107,7 @@ class ContactRecord:
     state: str = "waiting"  # waiting, offered, connected, transferred
     agent: str | None = None
     offer: str | None = None  # POPPING, REDIRECTED, REDIRECT_FAILED while offered
+    held: bool = False  # the agent put the caller on hold
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -188,6 +191,11 @@ class RoutingEngine:
                 return self._answered(tr, now)
             case Rona():
                 return self._rona(tr, now)
+            case Held() | Unheld():
+                record = self._record_of_call(tr.call_id)
+                if record is not None and record.state == "connected":
+                    record.held = isinstance(tr, Held)
+                    return [ContactUpdated(record.contact, record.to_json())]
             case Transferred():
                 return self._transferred(tr, now)
             case Ended():
@@ -351,7 +359,7 @@ class RoutingEngine:
                       record.agent, record.contact, tr.target)
         out = self._apply(ContactEnd(self._t(now), record.contact))
         # The contact left the Router (ContactDone removed the record): keep it for the call.
-        record.state, record.agent, record.offer = "transferred", None, None
+        record.state, record.agent, record.offer, record.held = "transferred", None, None, False
         self._contacts[record.contact] = record
         return [*out, ContactUpdated(record.contact, record.to_json())]
 

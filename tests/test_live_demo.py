@@ -20,3 +20,7 @@ async def test_demo_shows_calls_flowing_with_pops_before_rings():
     assert summary["rings"] > 0 and summary["rings_with_pop_first"] == summary["rings"]
     assert "POP    agent" in text and "QUEUED caller" in text and "ANSWER agent" in text
     assert "QUEUE  billing" in text and "AGENTS " in text
+    # The callers went through the real IVR flow: its queues and path reach the pops.
+    pops = summary["pop_samples"]
+    assert {p["queue"] for p in pops} & {"billing", "technical", "complaints"}
+    assert all(p["ivr_path"] and p["customer"]["name"] for p in pops)

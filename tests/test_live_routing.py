@@ -217,6 +217,9 @@ async def test_blind_transfer_continues_with_the_new_agent(store):
         await wait_until(lambda: agent_state(engine, "a2") == ("ready", ""))
         world.hold(first)
         await world.wait_event("held", "1001")
+        await wait_until(lambda: engine.engine.contact(caller.uniqueid).held)
+        record = (await store.get_fields(store.key("contacts")))[caller.uniqueid]
+        assert (record["state"], record["agent"], record["held"]) == ("connected", "a1", True)
         await engine.client.blind_transfer(first.channel, "hotline-connect", "1002")
         await world.wait_for(lambda: caller.agents == ["1001", "1002"], timeout=5)
         await wait_until(lambda: agent_state(engine, "a2") == ("not_ready", "transfer"))
