@@ -201,6 +201,10 @@ def test_queue_no_agent_can_take_is_a_warning_not_an_error(
 def test_missing_folder_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "check", str(tmp_path / "nope")]) == 1
     assert "the deployment folder does not exist" in capsys.readouterr().out
+    (tmp_path / "hotline.yaml").write_text("name: x\n")
+    assert main(["config", "check", str(tmp_path / "hotline.yaml")]) == 1
+    assert "hotline.yaml: the deployment folder is a file, not a folder; name the folder" in (
+        capsys.readouterr().out)
 
 
 def test_business_hours_calendar() -> None:

@@ -75,7 +75,9 @@ def load_deployment(
     deployment = Deployment(root=root)
     diags = deployment.diagnostics
     if not root.is_dir():
-        diags.add(Diagnostic(str(root), 0, 0, "the deployment folder does not exist"))
+        problem = ("is a file, not a folder; name the folder that holds hotline.yaml"
+                   if root.exists() else "does not exist")
+        diags.add(Diagnostic(str(root), 0, 0, f"the deployment folder {problem}"))
         if raise_on_error:
             diags.raise_if_errors()
         return deployment
