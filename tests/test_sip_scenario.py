@@ -36,8 +36,6 @@ from sim.sip.scenario_plan import (
     plan_from_scenario,
 )
 
-pytestmark = pytest.mark.sip
-
 MONDAY = dt.datetime(2026, 11, 2, 0, 0)
 
 
