@@ -237,10 +237,18 @@ class RecordingRepository:
                 result.close()  # a full page leaves PostgreSQL's server-side cursor open
         return page
 
-    def iter_rows(self) -> Iterator[RecordingRow]:
-        with self.database.begin() as conn:
-            rows = [_row(r) for r in conn.execute(self._select().order_by(R.c.id))]
-        yield from rows
+    def iter_rows(self, page: int = 1000) -> Iterator[RecordingRow]:
+        """Every recording by id, read a page at a time: a year of recordings is not held in
+        memory, and no transaction stays open while the caller hashes files."""
+        last = 0
+        while True:
+            with self.database.begin() as conn:
+                rows = [_row(r) for r in conn.execute(
+                    self._select().where(R.c.id > last).order_by(R.c.id).limit(page))]
+            yield from rows
+            if len(rows) < page:
+                return
+            last = rows[-1].id
 
     def expired(self, today: dt.date) -> list[RecordingRow]:
         """Rows past their retention date, not purged, and not kept in the QA library."""

@@ -214,6 +214,13 @@ def test_search_pages_newest_first_with_and_without_a_flag(
             calls(**bad)
 
 
+def test_every_row_is_read_page_by_page(repo: RecordingRepository) -> None:
+    for i in range(5):
+        repo.apply(started(f"r{i}", at=T0 - 60 * i))  # ids ascend while start times descend
+    for page in (1, 2, 5, 6):
+        assert [r.call_id for r in repo.iter_rows(page=page)] == [f"r{i}" for i in range(5)]
+
+
 # ---- verify ----
 
 def test_verify_catches_a_corrupted_a_missing_and_an_orphan_file(
