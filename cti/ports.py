@@ -9,7 +9,8 @@ Keys (``StateStore.key(...)`` adds the ``hotline:`` namespace)
     ``agents``            hash  agent id  -> :class:`AgentStatus` JSON (written by the leader)
     ``queues``            hash  queue     -> :class:`QueueStatus` JSON (written by the leader)
     ``contacts``          hash  contact   -> waiting/offered contact JSON (written by the leader)
-    ``router:snapshot``   JSON  the Router's snapshot, guarded by the lease's fencing token
+    ``router:snapshot``   JSON  ``{"log_id", "router"}``: the Router's snapshot and the last
+                          ``router:log`` entry it includes, guarded by the fencing token
     ``router:log``        stream of Router events in the replay format (``hotline route replay``)
     ``commands``          stream of :class:`Command` JSON, appended by any process, applied by
                           the leader in order (it stores the last id it applied)
@@ -18,7 +19,7 @@ Keys (``StateStore.key(...)`` adds the ``hotline:`` namespace)
     ``ivr:<contact>``     :class:`QueueRequest` JSON: what the IVR (any process's FastAGI) knew
                           when it queued the caller; read by the leader on ``HotlineQueued``
 
-Pub/sub channels
+Pub/sub channels (named with the same namespace prefix as the keys)
     ``pop:<agent>``       :class:`ScreenPop` for that agent's WebSocket(s)
     ``popack``            :class:`PopAck`: an API process delivered a pop to a WebSocket; the
                           leader waits for it (up to ``POP_ACK_TIMEOUT_S``) before it redirects
