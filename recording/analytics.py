@@ -104,6 +104,9 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         raise AnalyticsError(f"recording file {path} does not exist") from exc
     except (wave.Error, EOFError) as exc:
         raise AnalyticsError(f"{path} is not a readable PCM WAV file: {exc}") from exc
+    except OSError as exc:  # a folder, no permission, an I/O error
+        raise AnalyticsError(f"cannot read recording file {path}: {exc.strerror or exc}") \
+            from exc
     if width != 2:
         raise AnalyticsError(f"{path} has {8 * width}-bit samples; audio analytics reads "
                              "16-bit PCM WAV only")

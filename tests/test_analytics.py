@@ -117,6 +117,8 @@ def test_unreadable_files_are_named(tmp_path: Path) -> None:
     (tmp_path / "text.wav").write_text("not audio")
     with pytest.raises(AnalyticsError, match="is not a readable PCM WAV file"):
         analyse_file(tmp_path / "text.wav")
+    with pytest.raises(AnalyticsError, match=r"cannot read recording file .*: Is a directory"):
+        analyse_file(tmp_path)
     eight = write_wav(tmp_path / "eight.wav", leg(1, [(0, 1)]), width=1)
     with pytest.raises(AnalyticsError, match="has 8-bit samples; audio analytics reads 16-bit"):
         analyse_file(eight)
