@@ -151,3 +151,29 @@ async def test_a_stale_leader_can_neither_write_nor_act(store):
     await new.check()
     entries = await store.read_stream(store.key("router", "log"))
     assert [e["t"] for _, e in entries] == [1.0]
+
+
+async def test_asterisk_restart_ends_every_call_exactly_once(store):
+    async with AsteriskStandin(time_scale=0.01) as standin:
+        world = World(standin)
+        world.add_agent("1001", script=AgentScript(answer_after=1.0, hangs_up=False))
+        screen = await Screen(store).start()
+        node = Node("n1", store, standin.port, routing()).start()
+        engine = await node.ready()
+        await login_ready(store, "a1")
+        talking = await world.call(world.add_caller("2001", script=CallerScript()))
+        await world.wait_for(lambda: talking.state == "talking", timeout=5)
+        waiting = await world.call(world.add_caller("2002"))
+        await wait_until(lambda: engine.engine.contact(waiting.uniqueid) is not None)
+        logins = standin.logins
+        await standin.restart(downtime=1.0)
+        await wait_until(lambda: standin.logins > logins and engine.ready.is_set())
+        await wait_until(lambda: engine.engine.router.contacts() == [])
+        story = await contact_story(store)
+        assert story == {
+            talking.uniqueid: ["contact_arrive", "offer_accept", "contact_end"],
+            waiting.uniqueid: ["contact_arrive", "contact_abandon"],
+        }
+        assert agent_state(engine, "a1")[0] == "wrap_up"
+        await node.stop()
+        await screen.stop()
