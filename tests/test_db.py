@@ -60,5 +60,7 @@ def test_failed_transaction_leaves_nothing_half_written(database: Database) -> N
 
 
 def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(DatabaseError, match=r"postgresql\+psycopg://hotline:\*\*\*@127.0.0.1:1"):
+    masked = r"postgresql\+psycopg://hotline:\*\*\*@127.0.0.1:1"
+    with pytest.raises(DatabaseError, match=masked) as err:
         open_database("postgresql://hotline:pw@127.0.0.1:1/x")
+    assert "\n" not in str(err.value)  # one line for the command line

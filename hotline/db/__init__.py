@@ -78,7 +78,9 @@ class Database:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "heads")
         except SQLAlchemyError as exc:
-            raise DatabaseError(f"cannot migrate the database at {self.url}: {exc}") from exc
+            # the driver's first line says what failed; the rest is SQLAlchemy's boilerplate
+            raise DatabaseError(f"cannot migrate the database at {self.url}: "
+                                f"{str(exc).splitlines()[0]}") from exc
 
     def revision(self) -> set[str]:
         with self.engine.connect() as connection:
