@@ -55,7 +55,7 @@ def _idle_key(agent: AgentRec) -> tuple[int, float, int]:
 
 def longest_idle(candidates: list[AgentRec], req: Requirement, t: float, queue: str,
                  memory: PolicyMemory) -> AgentRec:
-    return min(candidates, key=_idle_key)
+    return candidates[0] if len(candidates) == 1 else min(candidates, key=_idle_key)
 
 
 def most_skilled(candidates: list[AgentRec], req: Requirement, t: float, queue: str,
@@ -71,7 +71,11 @@ def least_occupied(candidates: list[AgentRec], req: Requirement, t: float, queue
 def round_robin(candidates: list[AgentRec], req: Requirement, t: float, queue: str,
                 memory: PolicyMemory) -> AgentRec:
     last = memory.last_pick.get(queue, -1)
-    chosen = next((a for a in candidates if a.idx > last), candidates[0])
+    for chosen in candidates:  # a plain loop: next() over a generator costs twice as much
+        if chosen.idx > last:
+            break
+    else:
+        chosen = candidates[0]
     memory.last_pick[queue] = chosen.idx
     return chosen
 

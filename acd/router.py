@@ -80,6 +80,7 @@ from acd.model import (
     QueuePlan,
     Requirement,
     compile_queues,
+    maker,
     meets,
     requirement,
 )
@@ -90,6 +91,13 @@ from hotline.config.routing import Routing
 CHANNELS = ("voice", "chat", "email", "callback")
 _ESCALATION, _WRAP = 0, 1
 HELD = math.inf  # wrap-up extended without limit
+_INF = math.inf
+
+# The decisions made for every contact, built the fast way (see acd.model.maker).
+_offer = maker(Offer)
+_queued = maker(Queued)
+_state_changed = maker(AgentStateChanged)
+_contact_done = maker(ContactDone)
 
 
 class Router:
@@ -114,6 +122,11 @@ class Router:
             for skill in agent.skills:
                 self._by_skill.setdefault(skill, []).append(agent)
         self._routable: dict[str, set[int]] = {ch: set() for ch in CHANNELS}
+        for agent in self._agents:
+            agent.routes = tuple((ch, self._routable[ch], agent.capacity[ch])
+                                 for ch in agent.channels)
+            agent.blocked_by_voice = (self._voice_blocks and "voice" in agent.capacity
+                                      and len(agent.channels) > 1)
         self._contacts: dict[str, ContactRec] = {}
         self._groups: dict[tuple[str, str, Requirement], Group] = {}
         self._able: dict[tuple[str, tuple[tuple[str, int], ...]], frozenset[int]] = {}
@@ -175,12 +188,13 @@ class Router:
         """
         t = event.t
         # one chained test in the hot path; it also refuses NaN, which would poison every timer
-        if not self._now <= t < math.inf or t == -math.inf:
+        if not self._now <= t < _INF or t == -_INF:
             if not math.isfinite(t):
                 raise EventFormatError(f"event time {t!r} is not a finite number of seconds")
             raise TimeWentBackwards(t, self._now)
         out: list[Decision] = []
-        if self._timers and self._timers[0][0] <= t:
+        timers = self._timers
+        if timers and timers[0][0] <= t:
             self._advance(t, out)
         self._now = t
         handler = self._handlers.get(type(event))
@@ -302,31 +316,37 @@ class Router:
     # -- contact events -----------------------------------------------------------------------
 
     def _arrive(self, e: ContactArrive, t: float, out: list[Decision]) -> None:
-        if e.contact in self._contacts:
-            raise DuplicateContact(e.contact)
+        cid = e.contact
+        contacts = self._contacts
+        if cid in contacts:
+            raise DuplicateContact(cid)
         name = e.queue if e.queue is not None else self._default_queue
         if name is None:
             raise UnknownQueue("(none)", list(self._queues))
         queue = self._queues.get(name)
         if queue is None:
             raise UnknownQueue(name, list(self._queues))
-        for skill, level in e.skills.items():
-            if skill not in self._skills:
-                raise UnknownSkill(skill, e.contact)
-            if not isinstance(level, int) or not 1 <= level <= 10:
-                raise EventFormatError(f"contact '{e.contact}' asks for {skill} level {level!r}; "
-                                       "levels run 1 to 10")
+        skills = e.skills
+        if skills:
+            for skill, level in skills.items():
+                if skill not in self._skills:
+                    raise UnknownSkill(skill, cid)
+                if not isinstance(level, int) or not 1 <= level <= 10:
+                    raise EventFormatError(f"contact '{cid}' asks for {skill} level {level!r}; "
+                                           "levels run 1 to 10")
+            extra = tuple(sorted(skills.items()))
+        else:
+            extra = ()
         channel = e.channel or queue.channel
         if channel not in CHANNELS:
-            raise EventFormatError(f"contact '{e.contact}' has channel {channel!r}; "
+            raise EventFormatError(f"contact '{cid}' has channel {channel!r}; "
                                    f"use one of {', '.join(CHANNELS)}")
         self._seq += 1
-        extra = tuple(sorted(e.skills.items())) if e.skills else ()
-        c = ContactRec(e.contact, self._seq, channel, queue, extra,
+        c = ContactRec(cid, self._seq, channel, queue, extra,
                        int(e.priority), t, dict(e.attributes), e.customer)
-        self._contacts[c.id] = c
-        self._metrics.arrived(t, queue.name)
-        self._place(c, t, out, announce=True)
+        contacts[cid] = c
+        self._metrics.arrived(t, name)
+        self._place(c, t, out, True)
 
     def _offered(self, contact_id: str, agent_id: str, event: str) -> tuple[ContactRec, AgentRec]:
         c = self._contact(contact_id, event)
@@ -337,7 +357,10 @@ class Router:
         return c, a
 
     def _accept(self, e: OfferAccept, t: float, out: list[Decision]) -> None:
-        c, a = self._offered(e.contact, e.agent, "offer_accept")
+        c = self._contacts.get(e.contact)
+        a = self._agent_by_id.get(e.agent)
+        if c is None or a is None or c.state != OFFERED or c.agent is not a:
+            c, a = self._offered(e.contact, e.agent, "offer_accept")  # raises the right error
         c.state = CONNECTED
         c.answered_t = t
         a.slots[c.id] = (c.channel, True)
@@ -377,22 +400,28 @@ class Router:
         wait = t - c.enqueue_t
         outcome = "callback" if e.reason == "callback" else "abandoned"
         self._metrics.left(t, c.entry_queue, wait, outcome)
-        out.append(ContactDone(t, c.id, c.queue.name, outcome, wait))
+        out.append(_contact_done(t, c.id, c.queue.name, outcome, wait))
         if agent is not None:
             self._refresh(agent, t, out)
             self._pull(agent, t, out)
 
     def _end(self, e: ContactEnd, t: float, out: list[Decision]) -> None:
-        c = self._contact(e.contact, "contact_end")
+        cid = e.contact
+        c = self._contacts.get(cid)
+        if c is None:
+            raise UnknownContact(cid, "contact_end")
         a = c.agent
         if c.state != CONNECTED or a is None:
             raise IllegalTransition("contact", c.id, c.state, "contact_end",
                                     "a contact that is not connected leaves with contact_abandon")
-        self._release(c, a)
-        del self._contacts[c.id]
-        talk = t - c.answered_t
-        out.append(ContactDone(t, c.id, c.queue.name, "handled", c.answered_t - c.enqueue_t))
-        wrap = c.queue.wrap_up_s
+        del a.slots[cid]
+        a.counts[c.channel] -= 1
+        del self._contacts[cid]
+        answered = c.answered_t
+        talk = t - answered
+        queue = c.queue
+        out.append(_contact_done(t, cid, queue.name, "handled", answered - c.enqueue_t))
+        wrap = queue.wrap_up_s
         if wrap > 0:
             a.wrap_contacts.append((c.entry_queue, t, talk))
             if a.wrap_until is None or (a.wrap_until != HELD and t + wrap > a.wrap_until):
@@ -468,19 +497,27 @@ class Router:
 
     def _place(self, c: ContactRec, t: float, out: list[Decision], announce: bool) -> None:
         """Offer a waiting contact (in no heap) to an agent, or queue it and set its timer."""
-        steps = c.queue.steps
-        while c.stage < len(steps) and c.queue_since + steps[c.stage].after_s <= t:
-            self._apply_step(c, t, out)
-            steps = c.queue.steps
-        group = self._group_for(c.queue, c.channel, c.extra, c.stage)
+        queue = c.queue
+        steps = queue.steps
+        if steps:
+            while c.stage < len(steps) and c.queue_since + steps[c.stage].after_s <= t:
+                self._apply_step(c, t, out)
+                steps = c.queue.steps
+            queue = c.queue
+        group = self._group_of.get((queue.name, c.channel, c.extra, c.stage))
+        if group is None:
+            group = self._group_for(queue, c.channel, c.extra, c.stage)
         agent = self._find_agent(c, group, t)
         if agent is not None:
             self._reserve(c, agent, t, out)
             return
         group.push(c)
         if announce:
-            out.append(Queued(t, c.id, c.queue.name))
-        self._schedule_escalation(c)
+            out.append(_queued(t, c.id, queue.name))
+        if c.stage < len(queue.steps):
+            self._schedule_escalation(c)
+        else:
+            c.timer_token = 0
 
     def _apply_step(self, c: ContactRec, t: float, out: list[Decision]) -> None:
         queue = c.queue
@@ -507,14 +544,19 @@ class Router:
         if not candidates:
             return None
         agents = self._agents
-        ordered = [agents[i] for i in sorted(candidates)]
-        return POLICIES[c.queue.policy](ordered, group.req, t, c.queue.name, self._memory)
+        if len(candidates) == 1:
+            ordered = [agents[candidates.pop()]]
+        else:
+            ordered = [agents[i] for i in sorted(candidates)]
+        queue = c.queue
+        return POLICIES[queue.policy](ordered, group.req, t, queue.name, self._memory)
 
     def _best_contact(self, a: AgentRec, t: float) -> ContactRec | None:
         best: ContactRec | None = None
         best_key: tuple[int, float, int] | None = None
+        routable = self._routable
         for ch in a.channels:
-            if a.idx not in self._routable[ch]:
+            if a.idx not in routable[ch]:
                 continue
             for group in a.groups[ch]:
                 if group.live:
@@ -540,9 +582,10 @@ class Router:
         c.state = OFFERED
         c.agent = a
         c.timer_token = 0  # no escalation while ringing; placed again if the offer fails
-        a.slots[c.id] = (c.channel, False)
-        a.counts[c.channel] += 1
-        out.append(Offer(t, c.id, a.id, c.queue.name, c.channel, a.extension, self._ring_timeout))
+        channel = c.channel
+        a.slots[c.id] = (channel, False)
+        a.counts[channel] += 1
+        out.append(_offer(t, c.id, a.id, c.queue.name, channel, a.extension, self._ring_timeout))
         self._refresh(a, t, out)
 
     def _release(self, c: ContactRec, a: AgentRec) -> None:
@@ -560,45 +603,55 @@ class Router:
 
     def _refresh(self, a: AgentRec, t: float, out: list[Decision]) -> None:
         """Recompute the agent's visible state and routability after any change."""
+        reason = ""
+        present = a.presence_ready and a.logged_in and a.wrap_until is None
         if not a.logged_in:
-            state, reason = LOGGED_OUT, ""
+            state = LOGGED_OUT
         elif a.slots:
             state = BUSY
             for _, connected in a.slots.values():
                 if not connected:
                     state = RESERVED
                     break
-            reason = ""
         elif a.wrap_until is not None:
-            state, reason = WRAP_UP, ""
+            state = WRAP_UP
         elif not a.presence_ready:
             state, reason = NOT_READY, a.reason
         else:
-            state, reason = READY, ""
+            state = READY
         if state != a.state or reason != a.state_reason:
-            a.state, a.state_reason = state, reason
+            a.state = state
+            a.state_reason = reason
             if state == READY:
                 a.idle_since = t
             history = a.history
             history.append((t, state))
-            if len(history) > 64:  # trim now and then: least_occupied walks it back an hour
+            if not len(history) & 63:
+                # Every 64 changes, drop what neither the metrics' windows nor least_occupied
+                # (an hour back) will read: trimming on every change costs more than it saves.
                 cutoff = self._metrics.cutoff
                 while len(history) > 2 and history[1][0] <= cutoff:
                     history.popleft()
-            out.append(AgentStateChanged(t, a.id, state, reason))
+            out.append(_state_changed(t, a.id, state, reason))
         idx = a.idx
-        routable = self._routable
-        if not a.presence_ready or not a.logged_in or a.wrap_until is not None:
-            for ch in a.channels:
-                routable[ch].discard(idx)
-            return
-        counts, capacity = a.counts, a.capacity
-        on_voice = self._voice_blocks and counts.get("voice", 0) > 0
-        for ch in a.channels:
-            if counts[ch] < capacity[ch] and not (on_voice and ch != "voice"):
-                routable[ch].add(idx)
-            else:
-                routable[ch].discard(idx)
+        if not present:
+            for _, members, _ in a.routes:
+                members.discard(idx)
+        elif a.blocked_by_voice and a.counts["voice"]:
+            # on a call: no other channel, and voice only within its capacity
+            counts = a.counts
+            for ch, members, capacity in a.routes:
+                if ch == "voice" and counts[ch] < capacity:
+                    members.add(idx)
+                else:
+                    members.discard(idx)
+        else:
+            counts = a.counts
+            for ch, members, capacity in a.routes:
+                if counts[ch] < capacity:
+                    members.add(idx)
+                else:
+                    members.discard(idx)
 
     # -- groups -------------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ from acd.events import (
     OfferAccept,
     OfferTimeout,
 )
+from acd.model import maker
 from acd.router import Router
 from ivr.commands import Digits, Gather, Lookup, LookupResult, Menu, Play, Say
 from ivr.commands import Queue as QueueOutcome
@@ -63,21 +64,28 @@ _LEVELS = {"logged_out": _OFF, "not_ready": _OFF, "ready": _IDLE, "reserved": _W
 
 _NOBODY = LookupResult(None)
 
+# The events of every contact, built the fast way (see acd.model.maker).
+_contact_arrive = maker(ContactArrive)
+_offer_accept = maker(OfferAccept)
+_contact_end = maker(ContactEnd)
+_contact_abandon = maker(ContactAbandon)
+
 
 class _Due:
     """A calendar entry: the least SimPy needs of an event (``callbacks``, ``_ok``, ``_value``).
 
     :class:`simpy.Timeout` validates its delay and goes through ``Environment.schedule`` on
     every construction; the simulator books tens of thousands of these per simulated day, so it
-    pushes this lighter object onto the environment's queue itself (see :meth:`Simulation._at`).
+    pushes this lighter object onto the environment's queue itself (see :meth:`Simulation._at`),
+    filling its two slots without an ``__init__`` call. Nothing waits on it, so its callbacks
+    are a tuple that is never appended to, and it always succeeds.
     """
 
-    __slots__ = ("_ok", "_value", "callbacks")
+    __slots__ = ("_value", "callbacks")
+    _ok = True
 
-    def __init__(self, callback: Callable[[Any], None], value: Any) -> None:
-        self.callbacks = [callback]
-        self._value = value
-        self._ok = True
+
+_new = object.__new__
 
 
 class _Contact:
@@ -198,7 +206,10 @@ class Simulation:
         """Call ``callback(entry)`` at time ``t`` (now if ``t`` has passed)."""
         env = self.env
         now = env._now
-        heappush(env._queue, (t if t > now else now, NORMAL, next(env._eid), _Due(callback, value)))
+        due = _new(_Due)
+        due.callbacks = (callback,)
+        due._value = value
+        heappush(env._queue, (t if t > now else now, NORMAL, next(env._eid), due))
 
     def run(self) -> Replication:
         plan = self.plan
@@ -245,6 +256,15 @@ class Simulation:
             return
         draw = self.r_arrival.expovariate
         t = begin + draw(rate)
+        if plan.ivr is None:  # straight to the queue: the common part of _call, in line
+            caller, m0, m1, iv = self._anonymous, self.m0, self.m1, self.iv
+            calls, enqueue = self.c_calls, self._enqueue_direct
+            while t < end:
+                if m0 <= t < m1:
+                    calls[int((t - m0) // iv)] += 1
+                self._at(t, enqueue, caller)
+                t += draw(rate)
+            return
         while t < end:
             self._call(t, self._new_caller())
             t += draw(rate)
@@ -299,7 +319,7 @@ class Simulation:
         self.contacts[cid] = contact
         if counted:
             self.c_offered[int((t - self.m0) // self.iv)] += 1
-        self._handle(ContactArrive(t, cid, queue, priority, skills, {}, customer))
+        self._handle(_contact_arrive(t, cid, queue, priority, skills, {}, customer, None))
         if contact.state == _NEW:
             contact.state = _WAITING
             self._waiting(t, +1)
@@ -461,7 +481,7 @@ class Simulation:
 
     def _accept(self, t: float, contact: _Contact, agent: str) -> None:
         contact.state = _CONNECTED
-        self._handle(OfferAccept(t, contact.id, agent))
+        self._handle(_offer_accept(t, contact.id, agent))
         talk = self._talk[contact.queue](self.r_handle)
         self._at(t + talk, self._hang_up, contact)
 
@@ -473,12 +493,12 @@ class Simulation:
             self._handle(OfferTimeout(self.env._now, contact.id, agent))
 
     def _hang_up(self, event: Any) -> None:
-        self._handle(ContactEnd(self.env._now, event._value.id))
+        self._handle(_contact_end(self.env._now, event._value.id))
 
     def _patience_over(self, event: Any) -> None:
         contact = event._value
         if contact.state != _CONNECTED and contact.id in self.contacts:
-            self._handle(ContactAbandon(self.env._now, contact.id))
+            self._handle(_contact_abandon(self.env._now, contact.id, "hangup"))
 
     def _take_callback(self, event: Any) -> None:
         contact = self.contacts.get(event._value)
