@@ -152,9 +152,17 @@ class RecordingStorage:
     def walk(self) -> Iterator[str]:
         """Every regular file under the root, as relative POSIX paths (symlinks skipped)."""
         root = self.root.resolve()
+        if not root.exists():
+            return  # nothing recorded yet
         if not root.is_dir():
-            return
-        for folder, dirs, files in os.walk(root, followlinks=False):
+            raise StorageError(f"the recording root {root} is not a folder; fix "
+                               "paths.recordings_dir in hotline.yaml")
+
+        def unreadable(exc: OSError) -> None:  # os.walk would skip the folder in silence
+            raise StorageError(f"cannot read {exc.filename} under the recording root: "
+                               f"{exc.strerror}") from exc
+
+        for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=False):
             dirs.sort()
             for name in sorted(files):
                 path = Path(folder, name)

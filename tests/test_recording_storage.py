@@ -297,6 +297,28 @@ def test_walk_skips_symlinks(storage: RecordingStorage, tmp_path: Path) -> None:
     assert list(storage.walk()) == ["a/x.wav"]
 
 
+def test_walk_says_when_the_root_is_not_a_folder_or_a_folder_cannot_be_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert list(RecordingStorage(tmp_path / "not-yet").walk()) == []  # nothing recorded yet
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StorageError, match=r"recording root .*file is not a folder"):
+        list(RecordingStorage(tmp_path / "file").walk())
+    storage = RecordingStorage(tmp_path / "recordings")
+    write_wav(storage.root / "a" / "x.wav", 0.1)
+    (storage.root / "b").mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path: object) -> object:  # as root, permissions cannot make a folder unreadable
+        if str(path).endswith("/b"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(StorageError, match=r"cannot read .*/b under the recording root: "
+                                           "Permission denied"):
+        list(storage.walk())
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["..", ".", "/", "a", "b.wav", "~", "\\", "link", "C:",
                                  "outside.wav"]), min_size=1, max_size=8))
