@@ -17,12 +17,12 @@ import sys
 import uuid
 from pathlib import Path
 
-from live_support import login_ready
+from live_support import login_ready, wait_until
 
 from cti.commands import submit
 from cti.ports import Command
 from hotline.store import RedisServer, StateStore
-from sim.asterisk import AgentScript, AsteriskStandin, World
+from sim.asterisk import AgentScript, AsteriskStandin, CallerScript, World
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -147,3 +147,60 @@ async def test_a_refused_ami_login_stops_serve_with_one_plain_line(
     if keys:
         await client.delete(*keys)
     await client.aclose()
+
+
+async def test_serve_routes_an_ivr_caller_and_serves_the_api(
+        redis_server: RedisServer, deployment_copy: Path, monkeypatch):
+    """The composition root in-process: FastAGI, API and routing built from one folder."""
+    import httpx
+
+    from cti.serve import ServeOptions, serve
+    from hotline.deployment import load
+
+    namespace = f"inproc-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("HOTLINE_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("HOTLINE_AMI_SECRET", "cti-secret")
+    http_port, agi_port = free_port(), free_port()
+    async with AsteriskStandin(time_scale=0.01) as standin:
+        configure(deployment_copy, standin.port)
+        path = deployment_copy / "hotline.yaml"
+        text = path.read_text()
+        text = re.sub(r"http:\n  bind: \S+", f"http:\n  bind: 127.0.0.1:{http_port}", text)
+        text = re.sub(r"fastagi:\n  bind: \S+", f"fastagi:\n  bind: 127.0.0.1:{agi_port}", text)
+        path.write_text(text)
+        deployment = load(deployment_copy)
+        stop = asyncio.Event()
+        ready: dict[str, str] = {}
+        task = asyncio.get_running_loop().create_task(serve(
+            deployment, ServeOptions(holder="inproc", namespace=namespace), stop,
+            on_ready=ready.update))
+        client = redis_server.client()
+        store = StateStore(client, namespace=namespace)
+        try:
+            await wait_until(lambda: bool(ready), 10)
+            async with httpx.AsyncClient(base_url=ready["http"]) as http:
+                health = await http.get("/health")
+            assert health.status_code == 200 and health.json()["status"] == "ok"
+            world = World(standin, agi_url=f"agi://127.0.0.1:{agi_port}")
+            world.add_agent("1020", script=AgentScript(answer_after=1.0, talk_for=2.0))
+            for _ in range(200):
+                if await client.hlen(store.key("agents")) and standin.logins:
+                    break
+                await asyncio.sleep(0.05)
+            await login_ready(store, "a020")
+            caller = world.add_caller("2001", script=CallerScript(ivr_flow="main",
+                                                                 keys=("1", "2")))
+            await world.call(caller)                 # German, outage: queue 'technical'
+            await world.wait_for(lambda: caller.state == "done", timeout=10)
+            assert caller.outcome == "answered" and caller.agents == ["1020"]
+            arrivals = [e for _, e in await store.read_stream(store.key("router", "log"))
+                        if e["type"] == "contact_arrive"]
+            assert [(a["contact"], a["queue"]) for a in arrivals] == [
+                (caller.uniqueid, "technical")]
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            keys = [key async for key in client.scan_iter(match=f"{namespace}:*")]
+            if keys:
+                await client.delete(*keys)
+            await client.aclose()
