@@ -25,7 +25,9 @@ from live_support import (
 )
 
 from acd.codec import event_from_json
+from acd.decisions import Offer
 from acd.events import ContactAbandon, ContactArrive, ContactEnd, OfferAccept, OfferTimeout
+from acd.router import Router
 from cti.ports import QueueRequest
 from hotline.store import StateStore
 from sim.asterisk import AgentScript, AsteriskStandin, CallerScript, World
@@ -109,8 +111,14 @@ async def test_rona_sets_agent_not_ready_and_reoffers_to_another(store):
         await world.wait_for(lambda: caller.outcome == "answered", timeout=5)
         assert caller.agents == ["1002"]
         assert [p["agent"] for p in screen.pops] == ["a1", "a2"]
-        timeouts = [e for e in await router_log(store) if isinstance(e, OfferTimeout)]
+        log = await router_log(store)
+        timeouts = [e for e in log if isinstance(e, OfferTimeout)]
         assert [(e.contact, e.agent) for e in timeouts] == [(caller.uniqueid, "a1")]
+        # Production replays: the logged events give a fresh Router the same offers.
+        replay = Router.from_config(routing())
+        offers = [(d.contact, d.agent) for e in log for d in replay.handle(e)
+                  if isinstance(d, Offer)]
+        assert offers == [(p["contact"], p["agent"]) for p in screen.pops]
         await node.stop()
         await screen.stop()
 
