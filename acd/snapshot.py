@@ -143,9 +143,9 @@ def _load(router: Router, data: dict[str, Any]) -> None:
     heapq.heapify(router._timers)
     metrics = data["metrics"]
     log = router._metrics
-    log.arrivals = deque((t, q) for t, q in metrics["arrivals"])
-    log.outcomes = deque((t, q, o, w) for t, q, o, w in metrics["outcomes"])
-    log.handles = deque((t, q, s) for t, q, s in metrics["handles"])
+    log.arrivals = [(t, q) for t, q in metrics["arrivals"]]
+    log.outcomes = [(t, q, o, w) for t, q, o, w in metrics["outcomes"]]
+    log.handles = [(t, q, s) for t, q, s in metrics["handles"]]
     log.cutoff = _unnum(metrics["cutoff"])
     log.since_prune = metrics["since_prune"]
     for ch in router._routable:

@@ -148,8 +148,11 @@ class Simulation:
         self.contacts: dict[str, _Contact] = {}
         self.agents: dict[str, _AgentSeat] = {a.id: _AgentSeat() for a in plan.routing.agents}
         self._tick_pending: set[float] = set()
-        self._uses_timers = any(q.escalation or q.wrap_up_s > 0
-                                for q in plan.routing.queues.values())
+        queues = plan.routing.queues
+        self._uses_timers = any(queues[name].escalation or queues[name].wrap_up_s > 0
+                                for name in _reachable(plan))
+        self._rona = plan.rona_probability
+        self._answer_s = plan.answer_s
         self._seq = 0
         self._choices = _compile_choices(plan)
         self._digits: dict[str, Digits] = {}  # results are immutable: one per distinct input
@@ -319,12 +322,14 @@ class Simulation:
         self.contacts[cid] = contact
         if counted:
             self.c_offered[int((t - self.m0) // self.iv)] += 1
-        self._handle(_contact_arrive(t, cid, queue, priority, skills, {}, customer, None))
+        out = self._route(_contact_arrive(t, cid, queue, priority, skills, {}, customer, None))
+        if out:
+            self._apply(out)
         if contact.state == _NEW:
             contact.state = _WAITING
             self._waiting(t, +1)
-            if self._uses_timers:
-                self._watch_deadline()
+        if self.n_waiting and self._uses_timers:
+            self._watch_deadline()
         if contact.state != _CONNECTED and self.plan.patience is not None:
             # also when ringing: a caller whose offer is not answered waits on
             self._at(t + self.plan.patience.sample(self.r_patience), self._patience_over, contact)
@@ -466,11 +471,10 @@ class Simulation:
         contact.state = _RINGING
         contact.offer += 1
         contact.queue = d.queue
-        plan = self.plan
-        if plan.rona_probability and self.r_rona.random() < plan.rona_probability:
+        if self._rona and self.r_rona.random() < self._rona:
             self._at(d.t + d.ring_timeout_s, self._ring_out, (contact, contact.offer, d.agent))
-        elif plan.answer_s > 0:
-            self._at(d.t + plan.answer_s, self._answer, (contact, contact.offer, d.agent))
+        elif self._answer_s > 0:
+            self._at(d.t + self._answer_s, self._answer, (contact, contact.offer, d.agent))
         else:
             self._accept(d.t, contact, d.agent)
 
@@ -481,7 +485,11 @@ class Simulation:
 
     def _accept(self, t: float, contact: _Contact, agent: str) -> None:
         contact.state = _CONNECTED
-        self._handle(_offer_accept(t, contact.id, agent))
+        out = self._route(_offer_accept(t, contact.id, agent))  # _handle, in line
+        if out:
+            self._apply(out)
+        if self.n_waiting and self._uses_timers:
+            self._watch_deadline()
         talk = self._talk[contact.queue](self.r_handle)
         self._at(t + talk, self._hang_up, contact)
 
@@ -493,7 +501,11 @@ class Simulation:
             self._handle(OfferTimeout(self.env._now, contact.id, agent))
 
     def _hang_up(self, event: Any) -> None:
-        self._handle(_contact_end(self.env._now, event._value.id))
+        out = self._route(_contact_end(self.env._now, event._value.id))  # _handle, in line
+        if out:
+            self._apply(out)
+        if self.n_waiting and self._uses_timers:
+            self._watch_deadline()
 
     def _patience_over(self, event: Any) -> None:
         contact = event._value
@@ -628,6 +640,23 @@ class Simulation:
             ivr_time_s=self.ivr_time, ivr_calls=self.ivr_counted,
             still_waiting=len(self.contacts),
         )
+
+
+def _reachable(plan: Plan) -> set[str]:
+    """The queues a contact of ``plan`` may be in: all of them behind an IVR, otherwise the
+    scenario's queue and the queues it overflows to. Router timers come only from these."""
+    queues = plan.routing.queues
+    entry = plan.queue or plan.routing.settings.default_queue
+    if plan.ivr is not None or entry not in queues:
+        return set(queues)
+    seen: set[str] = set()
+    todo = [entry]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(step.overflow for step in queues[name].escalation if step.overflow)
+    return seen
 
 
 def _table(probabilities: dict[Any, float]) -> tuple[tuple[float, ...], tuple[str, ...]]:
