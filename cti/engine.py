@@ -268,6 +268,7 @@ class RoutingEngine:
                 caller = call.caller
                 out += self._queued(call.call_id, caller.channel if caller else "",
                                     call.contact_id or "", call.queue or "", now)
+        self._requests.clear()  # hand-overs of calls not parked (talking already) are moot
         return out
 
     # ------------------------------------------------------------------ transitions
