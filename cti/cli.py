@@ -53,8 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--speed", type=float, default=20.0,
                       help="simulated seconds per real second (default 20)")
     demo.add_argument("--agents", type=int, default=8, help="agents on duty (default 8)")
-    demo.add_argument("--calls-per-minute", type=float, default=12.0,
-                      help="simulated arrival rate (default 12)")
+    demo.add_argument("--calls-per-minute", type=float, default=6.0,
+                      help="simulated arrival rate (default 6)")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo.set_defaults(handler=_demo)

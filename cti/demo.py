@@ -64,7 +64,7 @@ class DemoOptions:
     duration_s: float = 20.0
     speed: float = 20.0
     agents: int = 8
-    calls_per_minute: float = 12.0
+    calls_per_minute: float = 6.0
     seed: int = 1
     quiet: bool = False
 
@@ -106,7 +106,7 @@ async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, 
         agi_port = await fastagi.start("127.0.0.1", 0)
         world = World(standin, agi_url=f"agi://127.0.0.1:{agi_port}")
         traffic = Traffic(world, TrafficProfile(
-            calls_per_minute=options.calls_per_minute, mean_patience=240.0, mean_talk=120.0,
+            calls_per_minute=options.calls_per_minute, mean_patience=240.0, mean_talk=45.0,
             ivr_flow="main", ivr_keys=IVR_KEYS, seed=options.seed))
         step = max(1, len(routing.agents) // max(1, options.agents))
         on_duty = routing.agents[::step][:options.agents]
