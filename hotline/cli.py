@@ -60,11 +60,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"hotline: {exc}", file=sys.stderr)
         return 1
-    except BrokenPipeError:  # output piped into head/less that stopped reading
-        import os
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):  # output piped into head/less that stopped reading
+            import os
 
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"hotline: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("hotline: interrupted", file=sys.stderr)
         return 130

@@ -146,7 +146,7 @@ def plan_from_scenario(scenario: Scenario, window: ScenarioWindow, *, dial: str,
         else:
             patience = walk.ivr_s + min(wait, window.max_wait_s) / scale
         callers.append(CallerScript(
-            index=index, start_s=round((t - begin) / scale, 3), caller_id=caller_id,
+            index=index, start_s=math.floor((t - begin) / scale * 1000) / 1000, caller_id=caller_id,
             dtmf=walk.dtmf, patience_s=round(patience, 3), talk_s=round(talk / scale, 3),
             hangup_after_s=walk.hangup_after_s, ivr_outcome=walk.outcome,
             ivr_path=walk.path, ivr_s=round(walk.ivr_s, 3)))
