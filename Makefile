@@ -17,6 +17,7 @@ install: $(BIN)/hotline
 
 demo: install
 	$(BIN)/hotline config check config/
+	$(BIN)/hotline demo
 
 test: install
 	$(BIN)/ruff check .

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "cti.api_cli",
     "sim.sip.cli",
     "sim.cli",
+    "cti.cli",
 )
 
 
