@@ -14,12 +14,13 @@ refused by Redis itself, so a paused ex-leader can never act after a new leader 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -30,6 +31,7 @@ from hotline.errors import HotlineError
 log = logging.getLogger(__name__)
 
 JSON = Any
+T = TypeVar("T")
 
 
 class StoreError(HotlineError):
@@ -85,6 +87,23 @@ class RedisServer:
 
     def __str__(self) -> str:
         return "embedded Redis" if self.embedded is not None else mask_url(self.url)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("Redis command finished after its caller left: %r", task.exception())
+
+
+async def shielded(awaitable: Awaitable[T]) -> T:
+    """Await a Redis command so that cancelling the caller always takes effect at once.
+
+    redis-py's asyncio client can swallow a task's cancellation while a command is in flight,
+    so a shutting-down task group would wait forever. The command runs as its own task; the
+    caller awaits it through a shield, and its late outcome is retrieved (never lost).
+    """
+    task = asyncio.ensure_future(awaitable)
+    task.add_done_callback(_retrieve)
+    return await asyncio.shield(task)
 
 
 class StateStore:
@@ -156,7 +175,7 @@ class StateStore:
 
     async def _call(self, awaitable: Any) -> Any:
         try:
-            return await awaitable
+            return await shielded(awaitable)
         except RedisError as exc:
             raise StoreError(f"Redis operation failed: {exc}") from exc
 

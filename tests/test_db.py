@@ -64,3 +64,25 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match=masked) as err:
         open_database("postgresql://hotline:pw@127.0.0.1:1/x")
     assert "\n" not in str(err.value)  # one line for the command line
+
+
+def test_processes_starting_together_migrate_once(tmp_path: Path) -> None:
+    """Two processes opening a fresh SQLite file at the same moment must both succeed."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from hotline.db import open_database; "
+        "open_database('', data_dir=Path(sys.argv[1])).close()"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "data")],
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    database = open_database("", data_dir=tmp_path / "data")
+    assert database.revision() == Database.head_revisions()
+    database.close()

@@ -8,6 +8,7 @@ into :class:`DatabaseError` here and nowhere else.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,17 +71,37 @@ class Database:
                                 f"{str(exc).splitlines()[0]}") from exc
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision (idempotent)."""
+        """Bring the schema to the newest revision (idempotent).
+
+        Several processes may start at once on one database: the migration runs under a lock
+        (an advisory lock on PostgreSQL, a lock file beside a SQLite file), so the second
+        process finds the schema already current instead of racing to create it.
+        """
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
-            with self.engine.begin() as connection:
+            with self._migration_lock(), self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7461626)")
                 config.attributes["connection"] = connection
                 command.upgrade(config, "heads")
         except SQLAlchemyError as exc:
             # the driver's first line says what failed; the rest is SQLAlchemy's boilerplate
             raise DatabaseError(f"cannot migrate the database at {self.url}: "
                                 f"{str(exc).splitlines()[0]}") from exc
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def revision(self) -> set[str]:
         with self.engine.connect() as connection:
