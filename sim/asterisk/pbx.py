@@ -206,38 +206,51 @@ class Pbx:
         self._set(self.find(channel), variable, value)
 
     def finish_ivr(self, channel: str, agi_status: str) -> None:
-        """The AGI returned (``SUCCESS``, ``FAILURE`` or ``HANGUP``): continue the dialplan."""
+        """The AGI returned (``SUCCESS``, ``FAILURE`` or ``HANGUP``): continue the dialplan.
+
+        Mirrors ``[hotline-inbound]`` of config/asterisk/extensions_hotline.conf after the AGI
+        (priorities 5-15) and reads the variables ivr/fastagi.py sets: ``HOTLINE_OUTCOME``
+        (queue, transfer, voicemail, callback, hangup), ``HOTLINE_QUEUE`` and
+        ``HOTLINE_TRANSFER``. A voicemail or a callback was carried out by the IVR itself, so
+        they end at ``bye`` like a hang-up.
+        """
         ch = self.find(channel)
         self._set(ch, "AGISTATUS", agi_status)
         outcome = ch.variables.get("HOTLINE_OUTCOME", "queue")
-        self._exten(ch, 5, "GotoIf", f"{int(agi_status == 'FAILURE')}?fallback")
-        if agi_status != "FAILURE":
-            for priority, kind in ((6, "transfer"), (7, "voicemail"), (8, "hangup")):
-                self._exten(ch, priority, "GotoIf", f"{int(outcome == kind)}?{kind}")
-                if outcome == kind:
-                    break
-            if outcome == "hangup":
-                self._exten(ch, 16, "Hangup", "")
+        failed = agi_status == "FAILURE"
+        self._exten(ch, 5, "GotoIf", f"{int(failed)}?fallback")
+        if failed:
+            self._fallback(ch)
+            return
+        branches = ((6, "transfer", "transfer"), (7, "voicemail", "bye"),
+                    (8, "callback", "bye"), (9, "hangup", "bye"))
+        for priority, kind, label in branches:
+            self._exten(ch, priority, "GotoIf", f"{int(outcome == kind)}?{label}")
+            if outcome != kind:
+                continue
+            if label == "bye":
+                self._exten(ch, 15, "Hangup", "")
                 self.hangup(ch.name, cause=16, by_dialplan=True)
-                return
-            if outcome == "voicemail":
-                mailbox = ch.variables.get("HOTLINE_MAILBOX", "")
-                self._exten(ch, 15, "VoiceMail", f"{mailbox},u")
-                self.hangup(ch.name, cause=16, by_dialplan=True)
-                return
-            if outcome == "transfer":
-                # Transfers out of the IVR are not emulated: the Dial fails, the caller falls
-                # back to the default queue exactly as the dialplan's Goto(fallback) does.
-                self._exten(ch, 13, "Dial", f"{ch.variables.get('HOTLINE_TARGET', '')},30")
-                self._exten(ch, 14, "Goto", "fallback")
-                agi_status = "FAILURE"
             else:
-                self._queue(ch, 9, ch.variables.get("HOTLINE_QUEUE", self.default_queue))
-                return
-        self._exten(ch, 11, "Set", "HOTLINE_QUEUE=general")
+                self._transfer_from_ivr(ch, ch.variables.get("HOTLINE_TRANSFER", ""))
+            return
+        self._queue(ch, 10, ch.variables.get("HOTLINE_QUEUE", self.default_queue))
+
+    def _fallback(self, ch: Channel) -> None:
+        self._exten(ch, 12, "Set", "HOTLINE_QUEUE=general")
         self._set(ch, "HOTLINE_QUEUE", "general")
-        self._exten(ch, 12, "Goto", "queue")
-        self._queue(ch, 9, "general")
+        self._exten(ch, 13, "Goto", "queue")
+        self._queue(ch, 10, "general")
+
+    def _transfer_from_ivr(self, ch: Channel, destination: str) -> None:
+        """``[hotline-transfer]``: numbers outside the stand-in are not emulated, so the Dial
+        fails and the caller is queued in ``general``, as the context's no-answer path does."""
+        self._exten(ch, 14, "Goto", f"hotline-transfer,{destination},1")
+        ch.goto("hotline-transfer", destination, 1)
+        self._exten(ch, 1, "Dial", f"PJSIP/{destination},30")
+        self._exten(ch, 2, "Set", "HOTLINE_QUEUE=general")
+        self._set(ch, "HOTLINE_QUEUE", "general")
+        self._queue(ch, 3, "general")
 
     # ----------------------------------------------------------------- redirect and dial
     def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
