@@ -37,7 +37,7 @@ from acd.errors import AcdError
 from acd.router import Router
 from cti.aio import redis_call
 from cti.ami.client import AmiClient, AmiSettings
-from cti.ami.events import AmiEvent
+from cti.ami.events import AmiEvent, VarSet
 from cti.ami.snapshot import resynchronise
 from cti.clock import Clock, WallClock
 from cti.effects import (
@@ -51,6 +51,7 @@ from cti.effects import (
 )
 from cti.engine import RoutingEngine
 from cti.leader import Batch, Leadership
+from cti.notes import NOTED_VARIABLES, AgentChanged, CallNote, ChannelVariable, HandedOver
 from cti.offers import OfferDesk, OfferOptions, PopLead
 from cti.ports import (
     Command,
@@ -78,6 +79,9 @@ class CallObserver(Protocol):
     def on_command(self, command: Command, call_id: str | None) -> None: ...
 
     async def run(self, client: AmiClient) -> None: ...
+
+    # Optional: ``on_note(note: cti.notes.CallNote) -> None``, called in the same order (the
+    # IVR's hand-over just before its Queued, HOTLINE_* channel variables, agent changes).
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +229,15 @@ class LiveEngine:
     # ------------------------------------------------------------------ AMI side
     def _on_ami_event(self, event: AmiEvent) -> None:
         wall = time.time()
-        for tr in self.tracker.feed(event, at=self.clock.now()):
+        now = self.clock.now()
+        for tr in self.tracker.feed(event, at=now):
             self._inbox.put_nowait(("transition", tr, wall))
+        if (isinstance(event, VarSet) and event.channel is not None
+                and event.variable in NOTED_VARIABLES):
+            leg = event.channel
+            call_id = self.tracker.call_of_leg(leg.uniqueid) or leg.linkedid
+            self._inbox.put_nowait(("note", ChannelVariable(call_id, now, leg.uniqueid,
+                                                            event.variable, event.value)))
 
     def _on_disconnected(self, error: BaseException | None) -> None:
         self.tracker.begin_resync()
@@ -265,6 +276,10 @@ class LiveEngine:
                 elif item[0] == "resync":
                     waiters.append(item[3])
             await self._commit(effects, applied=applied)
+            now = self.clock.now()
+            for effect in effects:
+                if isinstance(effect, AgentUpdated):
+                    self._note(AgentChanged(now, effect.status))
             await self._publish_statuses(effects)
             self._carry_out(effects)
             self._deadline_changed.set()
@@ -280,10 +295,15 @@ class LiveEngine:
         if kind == "transition":
             tr: CallTransition = item[1]
             self._ring_wall = item[2]
-            self._notify(tr)
             if isinstance(tr, Queued):
-                await self._fetch_request(tr.contact_id or tr.call_id)
+                request = await self._fetch_request(tr.contact_id or tr.call_id)
+                if request is not None:
+                    self._note(HandedOver(tr.call_id, tr.at, request))
+            self._notify(tr)
             return engine.transition(tr, now)
+        if kind == "note":
+            self._note(item[1])
+            return []
         if kind == "command":
             command: Command = item[2]
             if command.type.startswith("recording_"):
@@ -345,10 +365,26 @@ class LiveEngine:
                                    type(observer).__name__, command.type, call_id,
                                    extra={"call_id": call_id})
 
-    async def _fetch_request(self, contact: str) -> None:
+    async def _fetch_request(self, contact: str) -> QueueRequest | None:
         data = await redis_call(self.store.get_json(self.store.key("ivr", contact)))
-        if data is not None and self.engine is not None:
-            self.engine.note_request(QueueRequest.from_json(data))
+        if data is None or self.engine is None:
+            return None
+        request = QueueRequest.from_json(data)
+        self.engine.note_request(request)
+        return request
+
+    def _note(self, note: CallNote) -> None:
+        for observer in self.observers:
+            on_note = getattr(observer, "on_note", None)
+            if on_note is None:
+                continue
+            try:
+                on_note(note)
+            except Exception:
+                call_id = getattr(note, "call_id", None)
+                self.log.exception("observer %s failed on %s (call %s)",
+                                   type(observer).__name__, type(note).__name__, call_id,
+                                   extra={"call_id": call_id})
 
     # ------------------------------------------------------------------ writing and acting
     async def _commit(self, effects: list[Effect], *, applied: str | None = None,

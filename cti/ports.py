@@ -130,6 +130,7 @@ class QueueRequest:
     inputs: dict[str, str]  # sensitive values already masked by the IVR
     language: str
     at: float  # epoch seconds
+    flow: str | None = None  # the IVR flow that queued the caller (absent from older writers)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

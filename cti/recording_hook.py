@@ -1,9 +1,10 @@
 """Recordings in the live engine: :class:`recording.control.RecordingController` wired to AMI.
 
-The controller is pure; this observer feeds it every call transition the routing leader sees
-and every ``recording_pause`` / ``recording_resume`` command, then carries out its outputs in
-order: MixMonitor / MixMonitorMute / StopMixMonitor through the engine's AMI client (each
-answer reported back as ``ActionSettled``), metadata writes through
+The controller is pure; this observer feeds it every call transition the routing leader sees,
+every ``recording_pause`` / ``recording_resume`` command and the leader's notes (the IVR's flow
+and customer, ``HOTLINE_SENSITIVE`` around sensitive IVR nodes: :mod:`cti.notes`), then
+carries out its outputs in order: MixMonitor / MixMonitorMute / StopMixMonitor through the
+engine's AMI client (each answer reported back as ``ActionSettled``), metadata writes through
 :class:`recording.repository.RecordingRepository` (in a worker thread: SQL is blocking), and
 the finalisation (hash, duration) of every stopped segment.
 
@@ -19,12 +20,15 @@ from typing import Any
 from cti.ami.client import AmiClient
 from cti.clock import Clock
 from cti.errors import AmiActionError, AmiError
+from cti.notes import CallNote, ChannelVariable, HandedOver
 from cti.ports import Command
 from cti.transitions import CallTransition
 from recording.control import (
     ActionSettled,
     AmiRequest,
     ControlInput,
+    CustomerIdentified,
+    FlowEntered,
     PauseRequested,
     RecordingController,
     ResumeRequested,
@@ -55,6 +59,19 @@ class RecordingHook:
             return
         kind = PauseRequested if command.type == "recording_pause" else ResumeRequested
         self._inbox.put_nowait(kind(call_id, self.clock.now(), "agent", command.agent))
+
+    def on_note(self, note: CallNote) -> None:
+        """The IVR's flow and customer (before the call's Queued), and its sensitive nodes:
+        ``HOTLINE_SENSITIVE`` 1/0 on the caller's channel pauses/resumes with source ``ivr``."""
+        if isinstance(note, HandedOver):
+            if note.request.flow:
+                self._inbox.put_nowait(FlowEntered(note.call_id, note.at, note.request.flow))
+            if note.request.customer_id:
+                self._inbox.put_nowait(CustomerIdentified(note.call_id, note.at,
+                                                          note.request.customer_id))
+        elif isinstance(note, ChannelVariable) and note.name == "HOTLINE_SENSITIVE":
+            kind = PauseRequested if note.value == "1" else ResumeRequested
+            self._inbox.put_nowait(kind(note.call_id, note.at, "ivr", "sensitive IVR node"))
 
     async def run(self, client: AmiClient) -> None:
         while True:

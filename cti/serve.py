@@ -38,6 +38,7 @@ from hotline.store import RedisServer, StateStore
 if TYPE_CHECKING:
     from cti.api.server import ApiServer
     from hotline.db import Database
+    from recording.policy import RecordingPolicy
 
 log = logging.getLogger("cti.serve")
 
@@ -82,27 +83,31 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
     leadership = Leadership(store, options.holder, ttl_s=options.lease_ttl_s)
     addresses: dict[str, str] = {"redis": str(redis)}
 
+    policy = recording_policy(deployment)
+
     def default_observers() -> list[CallObserver]:
-        """The recordings, by the deployment's recording policy (qa/ section)."""
+        """The recordings, by the deployment's recording policy (qa/ section), and the
+        call records (one ``calls`` row per call, cti.call_records)."""
+        from cti.call_records import CallRecords, CallRecordsHook
         from cti.clock import WallClock
         from cti.recording_hook import RecordingHook
         from recording.control import RecordingController
-        from recording.policy import RecordingPolicy
         from recording.repository import RecordingRepository
         from recording.storage import RecordingStorage
 
-        section = deployment.sections.get("qa")
-        policy = getattr(section, "policy", None) or RecordingPolicy()
         root = policy.storage.asterisk_root or str(deployment.recordings_dir)
         controller = RecordingController(policy, asterisk_root=root, tz=zone)
         return [RecordingHook(controller, RecordingRepository(database, zone),
-                              RecordingStorage(deployment.recordings_dir), WallClock())]
+                              RecordingStorage(deployment.recordings_dir), WallClock()),
+                CallRecordsHook(CallRecords(database),
+                                {a.extension: a.id for a in routing.agents})]
     try:
         async with asyncio.TaskGroup() as tasks:
             if options.fastagi:
                 registry = FlowRegistry(deployment.root)
                 fastagi = FastAgiServer(registry, lookup=lookup, sink=RedisQueueSink(store),
-                                        clock=lambda: dt.datetime.now(zone))
+                                        clock=lambda: dt.datetime.now(zone),
+                                        consent=policy.consent_prompt_for)
                 port = await fastagi.start(settings.fastagi.host, settings.fastagi.port)
                 addresses["fastagi"] = f"agi://{settings.fastagi.host}:{port}/<flow>"
                 with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -111,7 +116,7 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
                 tasks.create_task(fastagi.serve_forever(), name="fastagi")
                 tasks.create_task(registry.watch(), name="ivr-watch")
             if options.http:
-                api = _api_server(store, database, settings.http.host, settings.http.port)
+                api = _api_server(deployment, store, database, zone)
                 addresses["http"] = api.url
                 tasks.create_task(api.serve(), name="http")
             if options.routing:
@@ -158,13 +163,38 @@ class _Stopping(Exception):
     """Raised inside the task group to cancel every server when ``stop`` is set."""
 
 
-def _api_server(store: StateStore, database: Database, host: str, port: int) -> ApiServer:
-    """The API app (cti.api) served by uvicorn in this loop."""
+def recording_policy(deployment: Deployment) -> RecordingPolicy:
+    """The deployment's recording policy (``qa/`` section), or the defaults without one."""
+    from recording.policy import RecordingPolicy
+
+    section = deployment.sections.get("qa")
+    policy = getattr(section, "policy", None)
+    return policy if isinstance(policy, RecordingPolicy) else RecordingPolicy()
+
+
+def _api_server(deployment: Deployment, store: StateStore, database: Database,
+                zone: ZoneInfo) -> ApiServer:
+    """The API app (cti.api) with the recording and QA routers, served by uvicorn here."""
     from cti.api.app import create_app
     from cti.api.server import ApiServer
-    from hotline.auth import TokenStore
+    from cti.recording_controls import StoreRecordingControls
+    from hotline.auth import TokenStore, principal_dependency
+    from recording.http import recording_router
+    from recording.qa.http import qa_router
+    from recording.storage import RecordingStorage
 
-    app = create_app(store, database, TokenStore(database))
-    # Hook: the recording and QA routers join here (create_app's recording_router/qa_router)
-    # once their deployment sections are loaded by hotline.deployment.
-    return ApiServer(app, host, port)
+    assert deployment.settings is not None
+    tokens = TokenStore(database)
+    principal = principal_dependency(tokens)
+    policy = recording_policy(deployment)
+    section = deployment.sections.get("qa")
+    forms = {form.name: form for form in getattr(section, "forms", [])}
+    controls = StoreRecordingControls(database, store, asyncio.get_running_loop())
+    app = create_app(
+        store, database, tokens,
+        recording_router=recording_router(
+            database, RecordingStorage(deployment.recordings_dir), principal,
+            allow_agents_own=policy.defaults.agents_may_play_own, tz=zone, controls=controls),
+        qa_router=qa_router(database, forms, principal, tz=zone))
+    http = deployment.settings.http
+    return ApiServer(app, http.host, http.port)

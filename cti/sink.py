@@ -33,7 +33,7 @@ class RedisQueueSink:
             "queue_request", contact, call.channel, call.caller_id, request.queue,
             dict(request.skills), int(request.priority), dict(request.attributes),
             request.customer_id, list(request.path), dict(request.inputs), request.language,
-            time.time())
+            time.time(), call.flow or None)
         await self.store.set_json(self.store.key("ivr", contact), queued.to_json(),
                                   ttl_s=self.ttl_s)
 

@@ -197,6 +197,13 @@ async def test_serve_routes_an_ivr_caller_and_serves_the_api(
                         if e["type"] == "contact_arrive"]
             assert [(a["contact"], a["queue"]) for a in arrivals] == [
                 (caller.uniqueid, "technical")]
+            # the recording policy's consent notice, before the caller was handed to the ACD
+            assert caller.agi is not None
+            commands = caller.agi.commands
+            notice = next(i for i, c in enumerate(commands)
+                          if c.startswith('STREAM FILE hotline/recording-consent'))
+            assert notice > commands.index("SET VARIABLE HOTLINE_QUEUE technical")
+            await api_checks(deployment, ready["http"], caller.uniqueid)
         finally:
             stop.set()
             await asyncio.wait_for(task, 10)
@@ -204,3 +211,47 @@ async def test_serve_routes_an_ivr_caller_and_serves_the_api(
             if keys:
                 await client.delete(*keys)
             await client.aclose()
+
+
+async def api_checks(deployment, url: str, call_id: str) -> None:
+    """The recording, QA and call routes are mounted; the call's record is complete."""
+    import httpx
+
+    from cti.call_records import CallRecords
+    from hotline.auth import TokenStore
+    from hotline.db import open_database
+
+    assert deployment.settings is not None
+    database = open_database(deployment.settings.database.resolve(),
+                             data_dir=deployment.data_dir)
+    try:
+        records = CallRecords(database)
+        await wait_until(lambda: (records.get(call_id) or {}).get("outcome") is not None, 5)
+        row = records.get(call_id)
+        assert row is not None
+        assert (row["outcome"], row["flow"], row["queue"], row["agent_id"]) == (
+            "answered", "main", "technical", "a020")
+        assert row["caller_id"] == "2001" and row["talk_s"] > 0 and row["wait_s"] >= 0
+        tokens = TokenStore(database)
+        agent, other = tokens.issue("a020", "agent"), tokens.issue("a001", "agent")
+        supervisor = tokens.issue("sue", "supervisor")
+
+        def auth(token: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=url) as http:
+            forms = await http.get("/qa/forms", headers=auth(supervisor))
+            assert forms.status_code == 200
+            assert {f["name"] for f in forms.json()} == {f.name for f in
+                                                          deployment.sections["qa"].forms}
+            found = await http.get("/recordings", headers=auth(supervisor),
+                                   params={"call_id": call_id})
+            assert found.status_code == 200
+            refused = await http.post(f"/calls/{call_id}/satisfaction", json={"score": 2},
+                                      headers=auth(other))
+            assert refused.status_code == 403
+            rated = await http.post(f"/calls/{call_id}/satisfaction", json={"score": 2},
+                                    headers=auth(agent))
+            assert rated.status_code == 200
+        assert records.get(call_id)["satisfaction"] == 2  # type: ignore[index]
+    finally:
+        database.close()

@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from cti.api.calls import calls_router
 from cti.api.http import admin_router, agent_router, health_router, queue_router
 from cti.api.services import AgentCommands, Board, Tokens
 from cti.api.ws import Sockets
@@ -62,6 +63,7 @@ def create_app(
     app.include_router(queue_router(board, principal))
     app.include_router(admin_router(token_service, principal))
     app.include_router(Sockets(store, tokens, board, clock).router())
+    app.include_router(calls_router(database, principal))
     for router in (recording_router, qa_router, *extra_routers):
         if router is not None:
             app.include_router(router)

@@ -7,7 +7,8 @@ Authentication and role errors come from :mod:`hotline.auth` (``unauthorized`` 4
      └── ApiError
           ├── AgentNotFound      404 agent_not_found
           ├── QueueNotFound      404 queue_not_found
-          └── TokenNotFound      404 token_not_found
+          ├── TokenNotFound      404 token_not_found
+          └── CallNotFound       404 call_not_found
 """
 
 from __future__ import annotations
@@ -34,4 +35,9 @@ class QueueNotFound(ApiError):
 
 class TokenNotFound(ApiError):
     error_id = "token_not_found"
+    status = 404
+
+
+class CallNotFound(ApiError):
+    error_id = "call_not_found"
     status = 404

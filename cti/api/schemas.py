@@ -92,3 +92,14 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
     redis: Literal["ok"]
     database: Literal["ok"]
+
+
+class SatisfactionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=1, le=5, description="the caller's satisfaction, 1 (poor) to 5")
+
+
+class SatisfactionOut(BaseModel):
+    call_id: str
+    score: int
