@@ -363,9 +363,18 @@ class Router:
             c, a = self._offered(e.contact, e.agent, "offer_accept")  # raises the right error
         c.state = CONNECTED
         c.answered_t = t
-        a.slots[c.id] = (c.channel, True)
+        slots = a.slots
+        slots[c.id] = (c.channel, True)
         self._metrics.answered(t, c.entry_queue, t - c.enqueue_t)
-        self._refresh(a, t, out)
+        # _refresh, less the routability: answering changes neither the agent's counts nor its
+        # presence, only its state (busy, or still reserved while another offer rings).
+        state = BUSY
+        for _, connected in slots.values():
+            if not connected:
+                state = RESERVED
+                break
+        if state != a.state or a.state_reason:
+            self._set_state(a, state, "", t, out)
 
     def _reject(self, e: OfferReject, t: float, out: list[Decision]) -> None:
         self._failed_offer(*self._offered(e.contact, e.agent, "offer_reject"), "rejected", t, out)
@@ -620,19 +629,7 @@ class Router:
         else:
             state = READY
         if state != a.state or reason != a.state_reason:
-            a.state = state
-            a.state_reason = reason
-            if state == READY:
-                a.idle_since = t
-            history = a.history
-            history.append((t, state))
-            if not len(history) & 63:
-                # Every 64 changes, drop what neither the metrics' windows nor least_occupied
-                # (an hour back) will read: trimming on every change costs more than it saves.
-                cutoff = self._metrics.cutoff
-                while len(history) > 2 and history[1][0] <= cutoff:
-                    history.popleft()
-            out.append(_state_changed(t, a.id, state, reason))
+            self._set_state(a, state, reason, t, out)
         idx = a.idx
         if not present:
             for _, members, _ in a.routes:
@@ -652,6 +649,22 @@ class Router:
                     members.add(idx)
                 else:
                     members.discard(idx)
+
+    def _set_state(self, a: AgentRec, state: str, reason: str, t: float,
+                   out: list[Decision]) -> None:
+        a.state = state
+        a.state_reason = reason
+        if state == READY:
+            a.idle_since = t
+        history = a.history
+        history.append((t, state))
+        if not len(history) & 63:
+            # Every 64 changes, drop what neither the metrics' windows nor least_occupied (an
+            # hour back) will read: trimming on every change costs more than it saves.
+            cutoff = self._metrics.cutoff
+            while len(history) > 2 and history[1][0] <= cutoff:
+                history.popleft()
+        out.append(_state_changed(t, a.id, state, reason))
 
     # -- groups -------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ the measurement window only.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 import random
 from array import array
@@ -215,6 +216,21 @@ class Simulation:
         heappush(env._queue, (t if t > now else now, NORMAL, next(env._eid), due))
 
     def run(self) -> Replication:
+        """Simulate the plan once; the result is the replication's counts and time averages.
+
+        The run makes a few small objects per contact and almost none in reference cycles, so
+        Python's cycle collector, which by default scans the young objects after every 700 net
+        allocations (every 20 or so contacts here), finds nothing to free and costs about 8 % of
+        the run. It scans 30 times less often during the run and as usual again afterwards.
+        """
+        threshold = gc.get_threshold()
+        gc.set_threshold(max(threshold[0], 20000), *threshold[1:])
+        try:
+            return self._run()
+        finally:
+            gc.set_threshold(*threshold)
+
+    def _run(self) -> Replication:
         plan = self.plan
         for sid in plan.synthetic:
             self._handle(AgentLogin(plan.start, sid, ready=True))
