@@ -54,6 +54,7 @@ class Node:
     options: EngineOptions = field(default_factory=lambda: EngineOptions(
         snapshot_interval_s=5.0, queue_status_interval_s=0.05, command_block_ms=20))
     observers: Callable[[], list[Any]] = list
+    scale: float = SCALE  # the engine's clock: equal to the stand-in's time_scale
     engines: list[LiveEngine] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     leadership: Leadership | None = None
@@ -70,7 +71,7 @@ class Node:
             self.routing, store=self.store, leadership=self.leadership,
             ami=AmiSettings(port=self.port, username="cti", secret="cti-secret",
                             backoff_initial=0.01, backoff_max=0.05, ping_interval=5.0),
-            clock=ScaledClock(SCALE), options=self.options, observers=self.observers())
+            clock=ScaledClock(self.scale), options=self.options, observers=self.observers())
         self.engines.append(engine)
         await engine.run()
 
