@@ -92,6 +92,7 @@ CHANNELS = ("voice", "chat", "email", "callback")
 _ESCALATION, _WRAP = 0, 1
 HELD = math.inf  # wrap-up extended without limit
 _INF = math.inf
+_NEG_INF = -math.inf
 
 # The decisions made for every contact, built the fast way (see acd.model.maker).
 _offer = maker(Offer)
@@ -188,7 +189,7 @@ class Router:
         """
         t = event.t
         # one chained test in the hot path; it also refuses NaN, which would poison every timer
-        if not self._now <= t < _INF or t == -_INF:
+        if not self._now <= t < _INF or t == _NEG_INF:
             if not math.isfinite(t):
                 raise EventFormatError(f"event time {t!r} is not a finite number of seconds")
             raise TimeWentBackwards(t, self._now)
@@ -197,9 +198,10 @@ class Router:
         if timers and timers[0][0] <= t:
             self._advance(t, out)
         self._now = t
-        handler = self._handlers.get(type(event))
-        if handler is None:
-            raise EventFormatError(f"{event!r} is not a Router event; see acd.events")
+        try:
+            handler = self._handlers[type(event)]
+        except KeyError:
+            raise EventFormatError(f"{event!r} is not a Router event; see acd.events") from None
         try:
             handler(event, t, out)
         except AcdError as exc:
@@ -593,9 +595,19 @@ class Router:
         c.timer_token = 0  # no escalation while ringing; placed again if the offer fails
         channel = c.channel
         a.slots[c.id] = (channel, False)
-        a.counts[channel] += 1
+        counts = a.counts
+        counts[channel] += 1
         out.append(_offer(t, c.id, a.id, c.queue.name, channel, a.extension, self._ring_timeout))
-        self._refresh(a, t, out)
+        if len(a.routes) != 1:
+            self._refresh(a, t, out)
+            return
+        # _refresh for the common one-channel agent: it was free to take this contact, so it is
+        # logged in and present, reserved now, and still routable only below its capacity.
+        if a.state != RESERVED:
+            self._set_state(a, RESERVED, "", t, out)
+        _, members, capacity = a.routes[0]
+        if counts[channel] >= capacity:
+            members.discard(a.idx)
 
     def _release(self, c: ContactRec, a: AgentRec) -> None:
         del a.slots[c.id]

@@ -113,10 +113,11 @@ class _Caller:
 
 
 class _AgentSeat:
-    __slots__ = ("breaks", "leaving", "reason", "state")
+    __slots__ = ("breaks", "leaving", "level", "reason", "state")
 
     def __init__(self) -> None:
         self.state = "logged_out"
+        self.level = _OFF  # _LEVELS[state]
         self.reason = ""
         self.leaving = False
         self.breaks: list[float] = []  # minutes of breaks asked for and not yet begun
@@ -458,11 +459,12 @@ class Simulation:
             kind = type(d)
             if kind is AgentStateChanged:  # the commonest decision, handled in line
                 seat = agents[d.agent]
-                new = d.state
-                was, now = _LEVELS[seat.state], _LEVELS[new]
-                seat.state = new
+                new = seat.state = d.state
                 seat.reason = d.reason
+                was = seat.level
+                now = _LEVELS[new]
                 if was is not now:
+                    seat.level = now
                     self._agents_changed(d.t, now[0] - was[0], now[1] - was[1])
                 if new == "not_ready":
                     self._not_ready(seat, d)
@@ -541,10 +543,11 @@ class Simulation:
         if contact.counted:
             i = int((contact.enqueue_t - self.m0) // self.iv)
             if outcome == "handled":
+                wait = d.wait_s
                 self.c_answered[i] += 1
-                self.s_wait[i] += d.wait_s
-                self.waits.append(d.wait_s)
-                if d.wait_s <= self._in_target:
+                self.s_wait[i] += wait
+                self.waits.append(wait)
+                if wait <= self._in_target:
                     self.c_in_target[i] += 1
             elif outcome == "abandoned":
                 self.c_abandoned[i] += 1
@@ -612,21 +615,25 @@ class Simulation:
     def _waiting(self, t: float, change: int) -> None:
         self.n_waiting += change
         if t < self.m1:
-            if t < self.m0:
+            m0 = self.m0
+            if t < m0:
                 self.before[2] += change
             else:
-                i = int((t - self.m0) // self.iv)
-                self.p_waiting[i] += change * (self.m0 + (i + 1) * self.iv - t)
+                iv = self.iv
+                i = int((t - m0) // iv)
+                self.p_waiting[i] += change * (m0 + (i + 1) * iv - t)
                 self.d_waiting[i] += change
 
     def _agents_changed(self, t: float, staffed: int, working: int) -> None:
         if t < self.m1:
-            if t < self.m0:
+            m0 = self.m0
+            if t < m0:
                 self.before[0] += staffed
                 self.before[1] += working
             else:
-                i = int((t - self.m0) // self.iv)
-                span = self.m0 + (i + 1) * self.iv - t
+                iv = self.iv
+                i = int((t - m0) // iv)
+                span = m0 + (i + 1) * iv - t
                 if staffed:
                     self.p_staffed[i] += staffed * span
                     self.d_staffed[i] += staffed
