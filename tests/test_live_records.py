@@ -3,6 +3,7 @@ IVR (flow rules, the customer, sensitive nodes), on the stand-in with the deploy
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import wave
 from collections.abc import AsyncIterator
@@ -58,6 +59,7 @@ def deployment_routing() -> Routing:
     return routing
 
 
+@contextlib.asynccontextmanager
 async def rig(store: StateStore, database: Database, tmp_path: Path, routing: Routing,
               policy: dict[str, Any]) -> AsyncIterator[Rig]:
     async with AsteriskStandin(time_scale=SCALE, recordings_root=tmp_path / "pbx",
@@ -97,7 +99,7 @@ def complete(repository: RecordingRepository, **query: Any) -> list[Any]:
 async def test_flow_rule_records_an_ivr_call_with_its_customer_and_the_full_call_row(
         store, database, tmp_path, deployment_routing):
     policy = {"defaults": {"percent": 0, "split_legs": False}, "flows": {"always": ["main"]}}
-    async for r in rig(store, database, tmp_path, deployment_routing, policy):
+    async with rig(store, database, tmp_path, deployment_routing, policy) as r:
         r.world.add_agent("1011", script=AgentScript(answer_after=1.0, talk_for=4.0,
                                                     hold_after=1.0, hold_for=1.0))
         await login_ready(store, "a011")
@@ -135,7 +137,7 @@ async def test_flow_rule_records_an_ivr_call_with_its_customer_and_the_full_call
 async def test_card_digits_in_a_sensitive_node_fall_in_a_muted_stretch_of_the_wav(
         store, database, tmp_path, deployment_routing):
     policy = {"defaults": {"record_from": "call_start", "split_legs": False}}
-    async for r in rig(store, database, tmp_path, deployment_routing, policy):
+    async with rig(store, database, tmp_path, deployment_routing, policy) as r:
         marks: dict[str, float] = {}
 
         def mark(message: Any) -> None:
@@ -173,3 +175,26 @@ async def test_card_digits_in_a_sensitive_node_fall_in_a_muted_stretch_of_the_wa
         assert marks["0"] - marks["1"] > 5.0  # the typo's gather waited its timeout
         outcome = r.fastagi.outcomes[caller.uniqueid]
         assert getattr(outcome, "queue", None) == "billing"
+
+
+async def test_self_service_and_abandoned_calls_get_their_rows(
+        store, database, tmp_path, deployment_routing):
+    async with rig(store, database, tmp_path, deployment_routing, {}) as r:
+        balance = r.world.add_caller("2001", script=CallerScript(
+            ivr_flow="main", keys=("1", "5", "0123456789", "9")))   # balance, then goodbye
+        gone = r.world.add_caller("2002", script=CallerScript(
+            ivr_flow="main", keys=("1", "2"), patience=3.0))         # nobody is logged in
+        await r.world.call(balance)
+        await r.world.call(gone)
+        await r.world.wait_for(lambda: gone.state == "done", timeout=10)
+
+        def row(caller: Any) -> dict[str, Any]:
+            return r.records.get(caller.uniqueid) or {}
+        await wait_until(lambda: bool(row(balance)) and bool(row(gone)), 5)
+        assert {k: row(balance)[k] for k in ("outcome", "queue", "queued_at", "agent_id",
+                                             "hung_up_by")} == {
+            "outcome": "self_service", "queue": None, "queued_at": None, "agent_id": None,
+            "hung_up_by": "system"}
+        assert row(gone)["outcome"] == "abandoned" and row(gone)["queue"] == "technical"
+        assert row(gone)["wait_s"] == pytest.approx(3.0, abs=0.6)
+        assert row(gone)["hung_up_by"] == "caller" and row(gone)["answered_at"] is None
