@@ -28,6 +28,7 @@ import gc
 import math
 import random
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable
 from heapq import heappush
 from typing import Any
@@ -695,11 +696,9 @@ def _table(probabilities: dict[Any, float]) -> tuple[tuple[float, ...], tuple[st
 
 
 def _pick(table: tuple[tuple[float, ...], tuple[str, ...]], u: float) -> str:
+    """The first label whose cumulative probability exceeds ``u`` (the last bound is inf)."""
     cumulative, labels = table
-    for bound, label in zip(cumulative, labels, strict=True):
-        if u < bound:
-            return label
-    return labels[-1]
+    return labels[bisect_right(cumulative, u)]
 
 
 def _invalid(options: tuple[str, ...]) -> str:
