@@ -33,6 +33,7 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import Any
 
+import numpy as np
 import simpy
 from simpy.events import NORMAL
 
@@ -58,10 +59,17 @@ from sim.results import Replication
 
 _NEW, _WAITING, _RINGING, _CONNECTED = -1, 0, 1, 2
 _LOGGED_IN = frozenset(("ready", "reserved", "busy", "wrap_up", "not_ready"))
-# agent state -> (counts as staffed, counts as working)
-_OFF, _IDLE, _WORK = (0, 0), (1, 0), (1, 1)  # one object each: compared by identity
+# A seat's level: off (not staffed), idle (staffed), working (staffed and working).
+_OFF, _IDLE, _WORK = 0, 1, 2
 _LEVELS = {"logged_out": _OFF, "not_ready": _OFF, "ready": _IDLE, "reserved": _WORK,
            "busy": _WORK, "wrap_up": _WORK}
+# What a logged change does to (staffed, working, waiting): kinds 0-8 are a seat going from
+# level ``kind // 3`` to level ``kind % 3``, kinds 9 and 10 a caller starting or ending a wait.
+_WAIT_UP, _WAIT_DOWN = 9, 10
+_STEPS = np.array(
+    [((now > 0) - (was > 0), (now == _WORK) - (was == _WORK), 0)
+     for was in (_OFF, _IDLE, _WORK) for now in (_OFF, _IDLE, _WORK)]
+    + [(0, 0, 1), (0, 0, -1)], dtype=np.int64)
 
 
 _NOBODY = LookupResult(None)
@@ -177,16 +185,11 @@ class Simulation:
         self.c_abandoned = [0] * bins
         self.c_callback = [0] * bins
         self.s_wait = [0.0] * bins
-        # Time-averaged levels, booked per change in O(1) and in any time order: a change of
-        # ``d`` at ``t`` in bin ``i`` adds ``d * (end of bin i - t)`` to bin i's area and ``d``
-        # to the level every later bin starts with (summed up in :meth:`_areas`).
-        self.p_staffed = [0.0] * bins
-        self.p_working = [0.0] * bins
-        self.p_waiting = [0.0] * bins
-        self.d_staffed = [0] * bins
-        self.d_working = [0] * bins
-        self.d_waiting = [0] * bins
-        self.before = [0, 0, 0]  # levels at the start of the window
+        # Time-averaged levels (agents staffed, agents working, callers waiting): every change
+        # is logged as a time and a kind (see _STEPS), two appends, and :meth:`_levels` folds
+        # the log into the intervals once, at the end.
+        self.log_t = array("d")
+        self.log_kind = array("b")
         self.waits = array("d")
         self.ivr_outcomes: dict[str, int] = {}
         self.escalations = 0
@@ -437,7 +440,7 @@ class Simulation:
         With nobody waiting, a due timer (an agent's wrap-up ending, no escalation pending) can
         change nothing but that agent's state; the Router applies it, with its own due time, at
         the next event anyway. That saves an event and a Router call for most contacts;
-        :meth:`_agents_changed` books the state change from its due time.
+        the state change is logged with its due time (see :meth:`_levels`).
         """
         due = self.router.next_deadline()
         if due is not None and due not in self._tick_pending:
@@ -464,9 +467,10 @@ class Simulation:
                 seat.reason = d.reason
                 was = seat.level
                 now = _LEVELS[new]
-                if was is not now:
+                if was != now:
                     seat.level = now
-                    self._agents_changed(d.t, now[0] - was[0], now[1] - was[1])
+                    self.log_t.append(d.t)
+                    self.log_kind.append(was * 3 + now)
                 if new == "not_ready":
                     self._not_ready(seat, d)
             elif kind is Offer:
@@ -615,50 +619,47 @@ class Simulation:
     # -- time averages -----------------------------------------------------------------------
     def _waiting(self, t: float, change: int) -> None:
         self.n_waiting += change
-        if t < self.m1:
-            m0 = self.m0
-            if t < m0:
-                self.before[2] += change
-            else:
-                iv = self.iv
-                i = int((t - m0) // iv)
-                self.p_waiting[i] += change * (m0 + (i + 1) * iv - t)
-                self.d_waiting[i] += change
+        self.log_t.append(t)
+        self.log_kind.append(_WAIT_UP if change > 0 else _WAIT_DOWN)
 
-    def _agents_changed(self, t: float, staffed: int, working: int) -> None:
-        if t < self.m1:
-            m0 = self.m0
-            if t < m0:
-                self.before[0] += staffed
-                self.before[1] += working
-            else:
-                iv = self.iv
-                i = int((t - m0) // iv)
-                span = m0 + (i + 1) * iv - t
-                if staffed:
-                    self.p_staffed[i] += staffed * span
-                    self.d_staffed[i] += staffed
-                if working:
-                    self.p_working[i] += working * span
-                    self.d_working[i] += working
+    def _levels(self) -> list[list[float]]:
+        """Each interval's area under the staffed, working and waiting levels (level-seconds).
 
-    def _areas(self, partial: list[float], delta: list[int], level: int) -> list[float]:
-        out = []
-        for p, d in zip(partial, delta, strict=True):
-            out.append(level * self.iv + p)
-            level += d
-        return out
+        A change of ``d`` at ``t`` in interval ``i`` adds ``d * (end of i - t)`` to interval
+        i's area and ``d`` to the level every later interval starts with; changes before the
+        window set the level the first one starts with, changes after it do not count.
+        ``bincount`` adds in the log's order, so the sums are those a running total would keep.
+        """
+        t = np.frombuffer(self.log_t, dtype=np.float64)
+        steps = _STEPS[np.frombuffer(self.log_kind, dtype=np.int8)]
+        m0, iv = self.m0, self.iv
+        before = steps[t < m0].sum(axis=0)
+        inside = (t >= m0) & (t < self.m1)
+        t, steps = t[inside], steps[inside]
+        i = ((t - m0) // iv).astype(np.intp)
+        span = m0 + (i + 1) * iv - t
+        areas = []
+        for column in range(3):
+            change = steps[:, column]
+            partial = np.bincount(i, weights=change * span, minlength=self.bins)
+            delta = np.bincount(i, weights=change, minlength=self.bins)
+            level = int(before[column])
+            out = []
+            for p, d in zip(partial.tolist(), delta.tolist(), strict=True):
+                out.append(level * iv + p)
+                level += int(d)
+            areas.append(out)
+        return areas
 
     # -- results -----------------------------------------------------------------------------
     def _result(self) -> Replication:
+        staffed, working, waiting = self._levels()
         return Replication(
             seed=self.seed, start=self.m0, interval_s=self.iv, target_s=self.plan.target_s,
             calls=self.c_calls, offered=self.c_offered, answered=self.c_answered,
             in_target=self.c_in_target, abandoned=self.c_abandoned, callbacks=self.c_callback,
             wait_sum=self.s_wait,
-            staffed_s=self._areas(self.p_staffed, self.d_staffed, self.before[0]),
-            working_s=self._areas(self.p_working, self.d_working, self.before[1]),
-            waiting_s=self._areas(self.p_waiting, self.d_waiting, self.before[2]),
+            staffed_s=staffed, working_s=working, waiting_s=waiting,
             waits=self.waits.tolist(), ivr_outcomes=self.ivr_outcomes,
             retrials=self.retrials, escalations=self.escalations, overflows=self.overflows,
             ivr_time_s=self.ivr_time, ivr_calls=self.ivr_counted,
