@@ -14,7 +14,9 @@ Outcome of a call (``calls.outcome``):
 ``abandoned``      the caller hung up while waiting or ringing, or inside the IVR
 ``self_service``   the IVR finished the call itself (``HOTLINE_OUTCOME`` hangup)
 ``voicemail``      the IVR sent the caller to voicemail
-``callback``       the caller asked to be called back (the callback is its own call)
+``callback``       the caller asked to be called back (``HOTLINE_OUTCOME`` callback); the
+                   call back is a call of its own, also ``callback``, whose attributes say
+                   ``callback_of`` (the asking call), ``attempt`` and ``dial_status``
 ``lost``           the call vanished during an AMI outage or an Asterisk restart
 =================  ==============================================================
 
@@ -37,6 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from cti.effects import CallbackSettled
 from cti.notes import AgentChanged, CallNote, ChannelVariable, HandedOver
 from cti.ports import Command, QueueRequest
 from cti.transitions import (
@@ -80,6 +83,7 @@ class _Live:
     hold_s: float = 0.0
     transferred: bool = False
     ivr_outcome: str | None = None
+    callback: dict[str, Any] | None = None  # a call back: attempt, status, asking call
 
 
 class CallLedger:
@@ -146,6 +150,23 @@ class CallLedger:
         elif name == "HOTLINE_FLOW" and value:
             self._call(call_id, at).flow = value
 
+    def called_back(self, settled: CallbackSettled) -> dict[str, Any]:
+        """The callback call ``settled.call_id`` ended: the columns that say so. Its hang-up
+        may come before or after (the customer's leg may end the call first), so the live
+        call is marked *and* the columns are returned for an update of a row already
+        written."""
+        info = {"callback_of": settled.origin_call, "attempt": settled.attempt,
+                "dial_status": settled.dial_status}
+        call = self._calls.get(settled.call_id)
+        if call is not None:
+            call.callback = info
+            call.caller_id, call.queue = settled.number, settled.queue
+            call.customer_id = settled.customer_id
+            call.agent = call.agent or settled.agent
+        return {"id": settled.call_id, "outcome": "callback", "caller_id": settled.number,
+                "queue": settled.queue, "agent_id": settled.agent,
+                "customer_id": settled.customer_id, "attributes": info}
+
     def wrap_up(self, agent: str, state: str, at: float) -> dict[str, Any] | None:
         """An agent's state changed: the row update ``{id, wrap_s}`` when a wrap-up ended."""
         started = self._wrap.pop(agent, None)
@@ -168,7 +189,10 @@ class CallLedger:
         self._unhold(call, tr.at)
         end = tr.at
         agent = self._agents.get(call.agent or tr.agent or "", call.agent or tr.agent)
-        if tr.reason == REASON_LOST:
+        if call.callback is not None:
+            outcome = "callback"
+            call.attributes = {**call.attributes, **call.callback}
+        elif tr.reason == REASON_LOST:
             outcome = "lost"
         elif call.transferred:
             outcome = "transferred"
@@ -276,6 +300,8 @@ class CallRecordsHook:
             self.ledger.handed_over(note.call_id, note.at, note.request)
         elif isinstance(note, ChannelVariable):
             self.ledger.variable(note.call_id, note.at, note.name, note.value)
+        elif isinstance(note, CallbackSettled):
+            self._rows.put_nowait(self.ledger.called_back(note))
         elif isinstance(note, AgentChanged):
             row = self.ledger.wrap_up(note.status.agent, note.status.state, note.at)
             if row is not None:

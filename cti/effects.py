@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from acd.events import Event
-from cti.ports import AgentStatus
+from cti.ports import AgentStatus, CallbackRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,25 @@ class OfferPlaced:
     extension: str
     channel: str
     pop: dict[str, Any]
+    callback: str | None = None  # a callback: Originate the agent, then this number
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackSettled:
+    """A callback call ended: ``dial_status`` is the customer leg's (ANSWER, NOANSWER, BUSY,
+    ...); ``retry`` is the next attempt to append to the ``callbacks`` stream, if any."""
+
+    contact: str
+    call_id: str
+    at: float
+    agent: str | None
+    number: str
+    queue: str
+    customer_id: str | None
+    origin_call: str
+    attempt: int
+    dial_status: str
+    retry: CallbackRequest | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,4 +85,5 @@ class QueuesTouched:
     queues: tuple[str, ...]
 
 
-Effect = RouterLogged | OfferPlaced | RingStarted | AgentUpdated | ContactUpdated | QueuesTouched
+Effect = (RouterLogged | OfferPlaced | RingStarted | AgentUpdated | ContactUpdated | QueuesTouched
+          | CallbackSettled)

@@ -56,6 +56,7 @@ from acd.events import (
 from acd.router import Router
 from cti.effects import (
     AgentUpdated,
+    CallbackSettled,
     ContactUpdated,
     Effect,
     OfferPlaced,
@@ -63,7 +64,14 @@ from cti.effects import (
     RingStarted,
     RouterLogged,
 )
-from cti.ports import AgentStatus, Command, QueueRequest
+from cti.ports import (
+    CALLBACK_ATTEMPTS,
+    CALLBACK_RETRY_S,
+    AgentStatus,
+    CallbackRequest,
+    Command,
+    QueueRequest,
+)
 from cti.transitions import (
     Answered,
     CallAdopted,
@@ -108,6 +116,9 @@ class ContactRecord:
     agent: str | None = None
     offer: str | None = None  # POPPING, REDIRECTED, REDIRECT_FAILED while offered
     held: bool = False  # the agent put the caller on hold
+    callback: str | None = None  # a callback contact: the number to call back
+    attempt: int = 0  # which attempt of the callback this is (1, 2, ...)
+    origin_call: str | None = None  # the call in which the caller asked for the callback
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,8 +131,12 @@ class ContactRecord:
 class RoutingEngine:
     """Drives one :class:`~acd.router.Router` from call transitions and commands."""
 
-    def __init__(self, router: Router, *, logger: logging.Logger | None = None) -> None:
+    def __init__(self, router: Router, *, callback_attempts: int = CALLBACK_ATTEMPTS,
+                 callback_retry_s: float = CALLBACK_RETRY_S,
+                 logger: logging.Logger | None = None) -> None:
         self.router = router
+        self.callback_attempts = callback_attempts
+        self.callback_retry_s = callback_retry_s
         self.log = logger or logging.getLogger("cti.engine")
         routing = router.routing
         self._default_queue = routing.settings.default_queue
@@ -132,6 +147,9 @@ class RoutingEngine:
         self._requests: dict[str, QueueRequest] = {}
         self._transfer_agents: dict[str, set[str]] = {}
         self._caller_ids: dict[str, str] = {}
+        # callbacks are their own channel when some agent takes them, else voice calls
+        self._callback_channel = ("callback" if any(a.capacity.get("callback", 0) > 0
+                                                    for a in routing.agents) else "voice")
         self.refused = 0  # Router refusals (logged), for health checks and tests
 
     # ------------------------------------------------------------------ state in and out
@@ -230,6 +248,8 @@ class RoutingEngine:
         out: list[Effect] = []
         for view in self.router.contacts():
             record = self._contacts.get(view.id)
+            if record is not None and record.callback is not None:
+                continue  # no call of its own until the agent's phone is originated
             call = by_contact.get(view.id)
             if call is None:
                 event: Event = (ContactEnd(self._t(now), view.id) if view.state == "connected"
@@ -256,7 +276,8 @@ class RoutingEngine:
                 else:
                     out.append(self._offer_effect(record, view.agent, call.started_at))
         routed = {c.id for c in self.router.contacts()}
-        for record in [r for r in self._contacts.values() if r.contact not in routed]:
+        for record in [r for r in self._contacts.values()
+                       if r.contact not in routed and r.callback is None]:
             # Outside routing (a transferred call): forget it once its call is gone, route it
             # again if the dialplan parked it meanwhile (the transfer rang out).
             call = by_contact.get(record.contact)
@@ -270,6 +291,77 @@ class RoutingEngine:
                                     call.contact_id or "", call.queue or "", now)
         self._requests.clear()  # hand-overs of calls not parked (talking already) are moot
         return out
+
+    # ------------------------------------------------------------------ callbacks
+    def callback_requested(self, request: CallbackRequest, now: float) -> list[Effect]:
+        """Register a caller's callback: a contact that waits (from ``request.at``) with no
+        channel until the Router offers it (docs/asterisk.md, callbacks)."""
+        if request.contact in self._contacts:
+            return []  # a stream entry read again after a failover
+        queue = self._known_queue(request.queue, request.contact)
+        record = ContactRecord(
+            request.contact, request.contact, "", request.number, queue,
+            priority=request.priority, attributes=dict(request.attributes),
+            customer_id=request.customer_id, ivr_path=list(request.ivr_path),
+            inputs=dict(request.inputs), enqueued_at=request.at, callback=request.number,
+            attempt=request.attempt, origin_call=request.call_id)
+        self._contacts[record.contact] = record
+        ok, effects = self._route(ContactArrive(
+            self._t(now), record.contact, queue, record.priority, {}, dict(record.attributes),
+            record.customer_id, channel=self._callback_channel))
+        if not ok:
+            del self._contacts[record.contact]
+            return [*effects, ContactUpdated(record.contact, None)]
+        return [ContactUpdated(record.contact, record.to_json()), *effects]
+
+    def callback_answered(self, contact_id: str, agent: str, call_id: str,
+                          now: float) -> list[Effect]:
+        """The agent answered the originated call (``call_id``): now the customer is dialled."""
+        record = self._offered_to(contact_id, agent)
+        if record is None:
+            return []
+        record.call_id = call_id
+        self._call_contact[call_id] = contact_id
+        return self._apply(OfferAccept(self._t(now), contact_id, agent))
+
+    def callback_missed(self, contact_id: str, agent: str, now: float) -> list[Effect]:
+        """The agent's phone did not answer the Originate: a RONA, the callback keeps its place."""
+        if self._offered_to(contact_id, agent) is None:
+            return []
+        return self._apply(OfferTimeout(self._t(now), contact_id, agent))
+
+    def callback_done(self, call_id: str, dial_status: str, now: float) -> list[Effect]:
+        """``UserEvent HotlineCallback`` of the callback's call: the customer leg's result."""
+        contact_id = self._call_contact.pop(call_id, None)
+        record = self._contacts.get(contact_id or "")
+        if record is None or record.callback is None or contact_id is None:
+            return []
+        out = (self._apply(ContactEnd(self._t(now), contact_id))
+               if record.state == "connected" else [])
+        self._contacts.pop(contact_id, None)
+        retry = None
+        if dial_status != "ANSWER" and record.attempt < self.callback_attempts:
+            origin = record.origin_call or contact_id
+            retry = CallbackRequest(
+                "callback_request", f"cb-{origin}-{record.attempt + 1}", origin,
+                record.callback, record.queue, record.priority, dict(record.attributes),
+                record.customer_id, list(record.ivr_path), dict(record.inputs), "",
+                record.enqueued_at, None, record.attempt + 1, now + self.callback_retry_s)
+        elif dial_status != "ANSWER":
+            self.log.warning("callback %s to %s: attempt %d ended %s; given up", contact_id,
+                             record.callback, record.attempt, dial_status)
+        return [*out, ContactUpdated(contact_id, None), CallbackSettled(
+            contact_id, call_id, now, record.agent, record.callback, record.queue,
+            record.customer_id, record.origin_call or contact_id, record.attempt, dial_status,
+            retry)]
+
+    def _known_queue(self, queue: str, contact_id: str) -> str:
+        if queue in self.router.queue_names():
+            return queue
+        fallback = self._default_queue or self.router.queue_names()[0]
+        self.log.warning("contact %s: queue %r is not in routing.yaml; using %r", contact_id,
+                         queue, fallback)
+        return fallback
 
     # ------------------------------------------------------------------ transitions
     def _queued(self, call_id: str, channel: str, contact_id: str, queue: str,
@@ -460,7 +552,7 @@ class RoutingEngine:
             "attributes": dict(record.attributes),
         }
         return OfferPlaced(record.contact, record.call_id, agent, self._agents[agent].extension,
-                           record.channel, pop)
+                           record.channel, pop, record.callback)
 
     def _offered_to(self, contact_id: str, agent: str) -> ContactRecord | None:
         record = self._contacts.get(contact_id)

@@ -37,11 +37,12 @@ from acd.errors import AcdError
 from acd.router import Router
 from cti.aio import redis_call
 from cti.ami.client import AmiClient, AmiSettings
-from cti.ami.events import AmiEvent, VarSet
+from cti.ami.events import AmiEvent, UserEvent, VarSet
 from cti.ami.snapshot import resynchronise
 from cti.clock import Clock, WallClock
 from cti.effects import (
     AgentUpdated,
+    CallbackSettled,
     ContactUpdated,
     Effect,
     OfferPlaced,
@@ -54,6 +55,9 @@ from cti.leader import Batch, Leadership
 from cti.notes import NOTED_VARIABLES, AgentChanged, CallNote, ChannelVariable, HandedOver
 from cti.offers import OfferDesk, OfferOptions, PopLead
 from cti.ports import (
+    CALLBACK_ATTEMPTS,
+    CALLBACK_RETRY_S,
+    CallbackRequest,
     Command,
     QueueRequest,
     QueueStatus,
@@ -93,6 +97,8 @@ class EngineOptions:
     command_block_ms: int = 200
     max_batch: int = 1000
     offers: OfferOptions = field(default_factory=OfferOptions)
+    callback_attempts: int = CALLBACK_ATTEMPTS  # a callback nobody answered is tried again,
+    callback_retry_s: float = CALLBACK_RETRY_S  # this many engine-clock seconds later
 
 
 class LiveEngine:
@@ -140,8 +146,10 @@ class LiveEngine:
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
         self._fatal = asyncio.get_running_loop().create_future()
-        engine = self.engine = RoutingEngine(await self._restore(),
-                                             logger=logging.getLogger("cti.engine"))
+        engine = self.engine = RoutingEngine(
+            await self._restore(), callback_attempts=self.options.callback_attempts,
+            callback_retry_s=self.options.callback_retry_s,
+            logger=logging.getLogger("cti.engine"))
         await self._commit([AgentUpdated(engine.agent_status(a.id))
                             for a in self.routing.agents], snapshot=True)
         client = self.client = AmiClient(self.ami_settings, on_connected=self._on_connected,
@@ -156,6 +164,7 @@ class LiveEngine:
                 tg.create_task(self._consume(), name="engine-inbox")
                 tg.create_task(self._timers(), name="engine-timers")
                 tg.create_task(self._commands(), name="engine-commands")
+                tg.create_task(self._callbacks(), name="engine-callbacks")
                 tg.create_task(self.offers.listen_acks(acks), name="engine-popacks")
                 tg.create_task(self._queue_statuses(), name="engine-queue-status")
                 tg.create_task(self._watch_fatal(), name="engine-fatal")
@@ -238,6 +247,10 @@ class LiveEngine:
             call_id = self.tracker.call_of_leg(leg.uniqueid) or leg.linkedid
             self._inbox.put_nowait(("note", ChannelVariable(call_id, now, leg.uniqueid,
                                                             event.variable, event.value)))
+        elif (isinstance(event, UserEvent) and event.name == "HotlineCallback"
+              and event.channel is not None):
+            status = dict(event.headers).get("DialStatus", "") or "UNKNOWN"
+            self._inbox.put_nowait(("callback_done", event.channel.linkedid, status))
 
     def _on_disconnected(self, error: BaseException | None) -> None:
         self.tracker.begin_resync()
@@ -260,6 +273,7 @@ class LiveEngine:
                 items.append(self._inbox.get_nowait())
             effects: list[Effect] = []
             applied: str | None = None
+            callbacks_applied: str | None = None
             waiters: list[asyncio.Future[None]] = []
             for item in items:
                 try:
@@ -273,13 +287,20 @@ class LiveEngine:
                                        extra={"call_id": call_id})
                 if item[0] == "command":
                     applied = item[1]
+                elif item[0] == "callback" and item[1] is not None:
+                    callbacks_applied = item[1]
                 elif item[0] == "resync":
                     waiters.append(item[3])
             await self._commit(effects, applied=applied)
+            if callbacks_applied is not None:
+                await redis_call(self.store._call(self.store.redis.set(
+                    self.store.key("callbacks", "applied"), callbacks_applied)))
             now = self.clock.now()
             for effect in effects:
                 if isinstance(effect, AgentUpdated):
                     self._note(AgentChanged(now, effect.status))
+                elif isinstance(effect, CallbackSettled):
+                    self._note(effect)
             await self._publish_statuses(effects)
             self._carry_out(effects)
             self._deadline_changed.set()
@@ -315,6 +336,14 @@ class LiveEngine:
             return engine.redirected(item[1], item[2])
         if kind == "redirect_failed":
             return engine.redirect_failed(item[1], item[2])
+        if kind == "callback":
+            return engine.callback_requested(item[2], now)
+        if kind == "callback_answered":
+            return engine.callback_answered(item[1], item[2], item[3], now)
+        if kind == "callback_missed":
+            return engine.callback_missed(item[1], item[2], now)
+        if kind == "callback_done":
+            return engine.callback_done(item[1], item[2], now)
         if kind == "resync":
             return await self._resync(item[1], item[2], now)
         raise ValueError(f"unknown inbox item {kind!r}")
@@ -417,6 +446,10 @@ class LiveEngine:
                 self._touched.update(effect.queues)
             elif isinstance(effect, ContactUpdated) and effect.record is None:
                 self.offers.forget(effect.contact)
+            elif isinstance(effect, CallbackSettled) and effect.retry is not None:
+                self._spawn(self.store.append(self.store.key("callbacks"),
+                                              effect.retry.to_json()),
+                            f"callback-retry-{effect.contact}", effect.call_id)
 
     def _spawn(self, coro: Any, name: str, call_id: str | None) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -491,6 +524,35 @@ class LiveEngine:
                         self.log.error("command %s ignored: %s (%r)", entry_id, exc, fields)
                         continue
                     self._inbox.put_nowait(("command", entry_id, command))
+
+    async def _callbacks(self) -> None:
+        """Callers who asked to be called back (the ``callbacks`` stream), in order; a retry
+        waits for its ``due_at`` (engine clock) before it joins the queue again."""
+        store = self.store
+        stream = store.key("callbacks")
+        last = await redis_call(store._call(store.redis.get(store.key("callbacks", "applied"))))
+        last = last or "0-0"
+        while True:
+            rows = await redis_call(store._call(store.redis.xread(
+                {stream: last}, count=500, block=self.options.command_block_ms)))
+            for _, entries in rows or ():
+                for entry_id, fields in entries:
+                    last = entry_id
+                    try:
+                        request = CallbackRequest.from_json(json.loads(fields["json"]))
+                    except (ValueError, KeyError, TypeError) as exc:
+                        self.log.error("callback %s ignored: %s (%r)", entry_id, exc, fields)
+                        continue
+                    delay = request.due_at - self.clock.now()
+                    if delay > 0:
+                        self._spawn(self._later(delay, ("callback", None, request)),
+                                    f"callback-due-{request.contact}", request.call_id)
+                    else:
+                        self._inbox.put_nowait(("callback", entry_id, request))
+
+    async def _later(self, delay: float, item: tuple[Any, ...]) -> None:
+        await self.clock.sleep(delay)
+        self._inbox.put_nowait(item)
 
     async def _queue_statuses(self) -> None:
         while True:

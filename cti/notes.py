@@ -8,7 +8,8 @@ learned around them, for the recordings (:mod:`cti.recording_hook`) and the call
   delivered *before* the call's ``Queued`` transition;
 * :class:`ChannelVariable`: a ``HOTLINE_*`` variable the IVR or the dialplan set on one of the
   call's channels (``HOTLINE_SENSITIVE`` 1/0 around sensitive IVR nodes, ``HOTLINE_OUTCOME``);
-* :class:`AgentChanged`: an agent's new state (wrap-up start and end).
+* :class:`AgentChanged`: an agent's new state (wrap-up start and end);
+* :class:`cti.effects.CallbackSettled`: a callback call ended (the customer leg's status).
 
 An observer that wants them has an ``on_note(note)`` method (optional: see
 :class:`cti.live.CallObserver`).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cti.effects import CallbackSettled
 from cti.ports import AgentStatus, QueueRequest
 
 
@@ -43,7 +45,7 @@ class AgentChanged:
     status: AgentStatus
 
 
-CallNote = HandedOver | ChannelVariable | AgentChanged
+CallNote = HandedOver | ChannelVariable | AgentChanged | CallbackSettled
 
 # the channel variables passed on as notes (others are the tracker's business only)
 NOTED_VARIABLES = frozenset({"HOTLINE_SENSITIVE", "HOTLINE_OUTCOME", "HOTLINE_FLOW"})

@@ -8,7 +8,9 @@ the phone rings. :class:`OfferDesk` does it in order, one task per offer:
 3. wait for the :class:`~cti.ports.PopAck` an API process sends once the pop is on the
    agent's WebSocket (at most ``pop_ack_timeout_s``: a missing screen never blocks a caller);
 4. check that this process still leads (:meth:`cti.leader.Leadership.check`);
-5. ``Redirect`` the caller's channel to ``hotline-connect,<extension>,1``.
+5. ``Redirect`` the caller's channel to ``hotline-connect,<extension>,1``; for a callback
+   (no caller channel yet), ``Originate`` the agent's phone into
+   ``hotline-callback,<number>,1``, which dials the customer once the agent answers.
 
 When the agent's phone starts ringing, :meth:`OfferDesk.ring_started` records and logs the
 pop lead time (pop delivered -> ring start) with the call and agent ids.
@@ -38,9 +40,9 @@ from cti.ports import POP_ACK_TIMEOUT_S, PopAck, to_message
 from hotline.store import StateStore
 from ivr.customers import CustomerLookup
 
-# What the desk reports back to the engine's inbox: ("redirected" | "redirect_failed",
-# contact, agent).
-Report = Callable[[tuple[str, str, str]], None]
+# What the desk reports back to the engine's inbox: ("redirected" | "redirect_failed" |
+# "callback_missed", contact, agent) or ("callback_answered", contact, agent, call id).
+Report = Callable[[tuple[str, ...]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,8 @@ class OfferOptions:
     pop_ack_timeout_s: float = POP_ACK_TIMEOUT_S
     customer_timeout_s: float = 0.2
     connect_context: str = "hotline-connect"
+    callback_context: str = "hotline-callback"
+    callback_ring_s: float = 15.0  # how long the agent's phone rings for a callback
     lease_check_reuse_s: float = 0.05  # must stay far below the lease TTL
     redis_slots: int = 32  # Redis connections concurrent offers may hold at once
 
@@ -110,8 +114,11 @@ class OfferDesk:
         record = self._contact_of(offer.contact)
         if record is None or record.state != "offered" or record.agent != offer.agent:
             return  # the caller hung up while the pop was on its way
-        channel = record.channel or offer.channel
         await self._check_lease()
+        if offer.callback is not None:
+            await self._call_back(offer, client)
+            return
+        channel = record.channel or offer.channel
         try:
             await client.redirect(channel, self.options.connect_context, offer.extension)
         except AmiActionError as exc:
@@ -125,6 +132,31 @@ class OfferDesk:
             self._report(("redirect_failed", offer.contact, offer.agent))
         else:
             self._report(("redirected", offer.contact, offer.agent))
+
+    async def _call_back(self, offer: OfferPlaced, client: AmiClient) -> None:
+        """Ring the agent (Originate); on answer the dialplan dials the customer."""
+        where = {"call_id": offer.call_id, "agent": offer.agent}
+        assert offer.callback is not None
+        try:
+            result = await client.originate(
+                f"PJSIP/{offer.extension}", context=self.options.callback_context,
+                exten=offer.callback, priority=1,
+                timeout_ms=int(self.options.callback_ring_s * 1000),
+                caller_id=f'"Callback {offer.callback}" <{offer.callback}>',
+                variables={"HOTLINE_CONTACT": offer.contact})
+        except AmiActionError as exc:
+            self.log.warning("callback %s: agent %s did not answer (%s)", offer.contact,
+                             offer.agent, exc.reason, extra=where)
+            self._report(("callback_missed", offer.contact, offer.agent))
+            return
+        except AmiError as exc:
+            self.log.warning("callback %s: Originate to agent %s not sent (%s)", offer.contact,
+                             offer.agent, exc, extra=where)
+            self._report(("callback_missed", offer.contact, offer.agent))
+            return
+        done = result.completion
+        call_id = (done.get("Uniqueid") if done is not None else None) or offer.contact
+        self._report(("callback_answered", offer.contact, offer.agent, call_id))
 
     def ring_started(self, ring: RingStarted, ring_wall: float) -> None:
         """The offered agent's phone rings (``ring_wall``: epoch seconds the event arrived)."""

@@ -18,6 +18,10 @@ Keys (``StateStore.key(...)`` adds the ``hotline:`` namespace)
     ``commands:applied``  id of the last ``commands`` entry the leader applied (fenced write)
     ``ivr:<contact>``     :class:`QueueRequest` JSON: what the IVR (any process's FastAGI) knew
                           when it queued the caller; read by the leader on ``HotlineQueued``
+    ``callbacks``         stream of :class:`CallbackRequest` JSON: callers who asked to be
+                          called back (appended by the IVR of any process, and by the leader
+                          for a retry); the leader registers each with the Router
+    ``callbacks:applied`` id of the last ``callbacks`` entry the leader registered
 
 Pub/sub channels (named with the same namespace prefix as the keys)
     ``pop:<agent>``       :class:`ScreenPop` for that agent's WebSocket(s)
@@ -141,6 +145,43 @@ class QueueRequest:
 
 
 QUEUE_REQUEST_TTL_S = 3600.0
+
+# A callback whose customer did not answer (or the line was busy) is tried again after
+# CALLBACK_RETRY_S, at most CALLBACK_ATTEMPTS times in all; then it is given up (logged).
+CALLBACK_ATTEMPTS = 3
+CALLBACK_RETRY_S = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """A caller the IVR's ``callback`` step kept a place for: call ``number`` back.
+
+    ``contact`` is ``cb-<Uniqueid of the asking call>``; ``at`` (epoch seconds) when the caller
+    asked, which is the contact's wait start; ``due_at`` holds a retry back until then.
+    """
+
+    type: Literal["callback_request"]
+    contact: str
+    call_id: str  # the call in which the caller asked
+    number: str
+    queue: str
+    priority: int
+    attributes: dict[str, Any]
+    customer_id: str | None
+    ivr_path: list[str]
+    inputs: dict[str, str]
+    language: str
+    at: float
+    flow: str | None = None
+    attempt: int = 1
+    due_at: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallbackRequest:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 def to_message(value: AgentStatus | QueueStatus | ScreenPop | PopAck) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from cti.ports import QUEUE_REQUEST_TTL_S, QueueRequest
+from cti.ports import QUEUE_REQUEST_TTL_S, CallbackRequest, QueueRequest
 from hotline.store import StateStore
 from ivr.agi import AgiEnvironment
 from ivr.commands import Callback, Queue
@@ -38,7 +38,13 @@ class RedisQueueSink:
                                   ttl_s=self.ttl_s)
 
     async def callback(self, call: AgiEnvironment, request: Callback) -> None:
-        # Callbacks are not routed live yet: logged so nobody is silently forgotten.
-        self.log.warning("call %s: callback to %s requested for queue %s (not routed live)",
-                         call.uniqueid, request.number, request.queue,
-                         extra={"call_id": call.uniqueid})
+        """Append the caller's callback to the ``callbacks`` stream; the leader registers it
+        with the Router (the caller's place is kept from now) and calls back (cti.callbacks)."""
+        asked = CallbackRequest(
+            "callback_request", f"cb-{call.uniqueid}", call.uniqueid, request.number,
+            request.queue, int(request.priority), dict(request.attributes),
+            request.customer_id, list(request.path), dict(request.inputs), request.language,
+            time.time(), call.flow or None)
+        await self.store.append(self.store.key("callbacks"), asked.to_json())
+        self.log.info("call %s: callback to %s requested for queue %s", call.uniqueid,
+                      request.number, request.queue, extra={"call_id": call.uniqueid})

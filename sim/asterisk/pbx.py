@@ -85,6 +85,7 @@ class Pbx:
         self._answered: dict[str, Dialing] = {}     # caller Uniqueid -> answered dial
         self._held: set[str] = set()                # agent channel names holding their caller
         self._originating: dict[str, asyncio.Future[str]] = {}
+        self._callbacks: dict[str, Channel] = {}   # agent channel -> customer channel
 
     # ----------------------------------------------------------------- bookkeeping
     def _new_channel(self, endpoint: str, num: str, name: str, context: str, exten: str,
@@ -450,7 +451,9 @@ class Pbx:
                requested: bool = False) -> None:
         """``channel``'s party hangs up (``requested``: an AMI Hangup, which carries a Cause)."""
         ch = self.find(channel)
-        if ch.role == "caller":
+        if any(ch.name in (a, c.name) for a, c in self._callbacks.items()):
+            self._end_callback(ch, cause)
+        elif ch.role == "caller":
             self._caller_hangs_up(ch, cause, by_dialplan=by_dialplan, requested=requested)
         else:
             self._agent_hangs_up(ch, cause)
@@ -738,6 +741,75 @@ class Pbx:
         ch.state = 6
         self.emit(msg.on_channel("Newstate", "call,all", ch))
         ch.goto(context, exten, priority)
+        if context == "hotline-callback":
+            await self._call_back(ch, exten)
+
+    # ----------------------------------------------------------------- [hotline-callback]
+    async def _call_back(self, agent: Channel, number: str) -> None:
+        """The agent answered a callback Originate: dial the customer's phone (a phone
+        registered under ``number``; anything else is CHANUNAVAIL), bridge on answer, and on
+        the end run the context's ``h`` extension (``UserEvent HotlineCallback``)."""
+        self._exten(agent, 1, "Set", f"HOTLINE_CALLBACK={number}")
+        self._set(agent, "HOTLINE_CALLBACK", number)
+        self._exten(agent, 2, "Dial", f"PJSIP/{number},30")
+        phone = self.phones.get(number)
+        if phone is None:
+            self._set(agent, "DIALSTATUS", "CHANUNAVAIL")
+            self._callback_over(agent, "CHANUNAVAIL")
+            return
+        customer = self._new_channel(number, number, phone.name, "from-callers", "s", 0,
+                                     "callee", linkedid=agent.linkedid)
+        self.emit(msg.on_channel("Newchannel", "call,all", customer))
+        self.emit(msg.dial("DialBegin", agent, customer, None))
+        customer.state = 5
+        self.emit(msg.on_channel("Newstate", "call,all", customer))
+        pending: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._originating[customer.name] = pending
+        answer_after = phone.on_ring(customer) if phone.on_ring is not None else None
+        outcome = await self._await_answer(pending, answer_after, 30.0)
+        self._originating.pop(customer.name, None)
+        if not agent.alive:  # the agent gave up while the customer's phone rang
+            self.emit(msg.dial("DialEnd", agent, customer, "CANCEL"))
+            self._drop(customer, 16)
+            return
+        if outcome != "ANSWER":
+            self.emit(msg.dial("DialEnd", agent, customer, outcome))
+            self._set(agent, "DIALSTATUS", outcome)
+            self._drop(customer, 19 if outcome == "NOANSWER" else 17)
+            self._callback_over(agent, outcome)
+            return
+        customer.state = 6
+        customer.answered_at = self.clock.now()
+        self.emit(msg.on_channel("Newstate", "call,all", customer))
+        self.emit(msg.dial("DialEnd", agent, customer, "ANSWER"))
+        self._set(agent, "DIALSTATUS", "ANSWER")
+        self.bridge_channels(agent.name, customer.name)
+        self._callbacks[agent.name] = customer
+
+    def _end_callback(self, ch: Channel, cause: int) -> None:
+        """Either party of a bridged callback hangs up: both legs go, ``h`` reports ANSWER."""
+        agent_name = next(a for a, c in self._callbacks.items() if ch.name in (a, c.name))
+        customer = self._callbacks.pop(agent_name)
+        agent = self.channels[agent_name]
+        self.emit(msg.hangup_request(ch, cause))
+        bridge = agent.bridge
+        for leg in (agent, customer):
+            self._leave_bridge(leg)
+        if bridge is not None:
+            self.emit(msg.bridge_event("BridgeDestroy", bridge))
+        self._drop(customer, cause)
+        self._callback_over(agent, "ANSWER")
+
+    def _callback_over(self, agent: Channel, status: str) -> None:
+        number = agent.variables.get("HOTLINE_CALLBACK", "")
+        contact = agent.variables.get("HOTLINE_CONTACT", "")
+        agent.goto("hotline-callback", "h", 1)
+        self._exten(agent, 1, "UserEvent", f"HotlineCallback,Contact: {contact},Number: "
+                                           f"{number},DialStatus: {status}")
+        self.emit(msg.user_event(agent, "HotlineCallback", [
+            ("Contact", contact), ("Number", number), ("DialStatus", status)]))
+        if agent.alive:
+            self._drop(agent, 16)
 
     # ----------------------------------------------------------------- MixMonitor
     @property
