@@ -30,5 +30,8 @@ def test_the_contexts_the_engine_uses_exist():
     contexts = set(re.findall(r"^\[([a-z\-]+)\]", DIALPLAN, re.MULTILINE))
     assert {config.wait_context, config.connect_context, "hotline-inbound",
             "hotline-transfer"} <= contexts
+    from cti.offers import OfferOptions
+    assert OfferOptions().callback_context in contexts
+    assert "UserEvent(HotlineCallback," in DIALPLAN and "DialStatus: ${DIALSTATUS}" in DIALPLAN
     assert f"Set({config.contact_variable}=${{UNIQUEID}})" in DIALPLAN
     assert "UserEvent(HotlineRona," in DIALPLAN and "UserEvent(HotlineQueued," in DIALPLAN
