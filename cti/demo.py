@@ -7,7 +7,10 @@ is exactly the one ``hotline serve`` runs; the only difference is the clock, whi
 ``--speed`` times faster so a few real seconds show minutes of a call centre.
 
 It prints, as they happen, callers queued, screen-pops (before the phone rings), answers,
-RONAs and abandons, and every few seconds a line per queue with the live metrics.
+RONAs and abandons, and every few seconds a line per queue with the live metrics. Calls are
+recorded by the deployment's recording policy (``qa/``; callers hear its consent notice) into
+the temporary folder, and every call gets its ``calls`` row in a temporary SQLite database;
+the summary counts both.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from cti.ami.client import AmiSettings
 from cti.clock import ScaledClock
@@ -32,6 +36,9 @@ from cti.live import EngineOptions, LiveEngine, queue_statuses
 from cti.ports import Command
 from cti.sink import RedisQueueSink
 from hotline.store import RedisServer, StateStore
+from recording.repository import SearchQuery
+
+ASTERISK_ROOT = "/var/spool/asterisk/monitor/hotline"  # as the stand-in's MixMonitor sees it
 
 # Key presses of the demo's callers through config/ivr/main.yaml: language, then reason.
 IVR_KEYS: tuple[tuple[str, ...], ...] = (
@@ -81,10 +88,17 @@ class _Printer:
 
 async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
     """Run the demo for ``options.duration_s`` real seconds; returns the summary."""
+    from cti.call_records import CallRecords, CallRecordsHook
+    from cti.recording_hook import RecordingHook
+    from cti.serve import recording_policy
+    from hotline.db import open_database
     from hotline.deployment import load
     from ivr.customers import CsvCustomers
     from ivr.fastagi import FastAgiServer
     from ivr.runtime import FlowRegistry
+    from recording.control import RecordingController
+    from recording.repository import RecordingRepository
+    from recording.storage import RecordingStorage
     from sim.asterisk import AsteriskStandin, World
     from sim.asterisk.traffic import Traffic, TrafficProfile
 
@@ -97,12 +111,25 @@ async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, 
     with tempfile.TemporaryDirectory(prefix="hotline-demo-") as folder:
         redis = RedisServer.start("", Path(folder) / "redis")
         store = StateStore(redis.client(), namespace="demo")
+        policy = recording_policy(deployment)
+        zone = ZoneInfo(deployment.settings.timezone)
+        database = open_database("", data_dir=Path(folder) / "data")
         standin = AsteriskStandin(time_scale=scale,
-                                  ring_timeout=routing.settings.ring_timeout_s)
+                                  ring_timeout=routing.settings.ring_timeout_s,
+                                  recordings_root=Path(folder) / "pbx")
         await standin.start()
+        asterisk_root = policy.storage.asterisk_root or ASTERISK_ROOT
+        repository = RecordingRepository(database, zone)
+        records = CallRecords(database)
+
+        def observers() -> list[Any]:
+            controller = RecordingController(policy, asterisk_root=asterisk_root, tz=zone)
+            storage = RecordingStorage(standin.recording_path(asterisk_root))
+            return [RecordingHook(controller, repository, storage, standin.clock),
+                    CallRecordsHook(records, {a.extension: a.id for a in routing.agents})]
         customers = CsvCustomers(demo_customers())
         fastagi = FastAgiServer(FlowRegistry(options.config), lookup=customers,
-                                sink=RedisQueueSink(store))
+                                sink=RedisQueueSink(store), consent=policy.consent_prompt_for)
         agi_port = await fastagi.start("127.0.0.1", 0)
         world = World(standin, agi_url=f"agi://127.0.0.1:{agi_port}")
         traffic = Traffic(world, TrafficProfile(
@@ -119,7 +146,7 @@ async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, 
                 routing, store=store, leadership=leadership,
                 ami=AmiSettings(port=standin.port, username="cti", secret="cti-secret"),
                 clock=ScaledClock(scale), timezone=deployment.settings.timezone,
-                lookup=customers,
+                lookup=customers, observers=observers(),
                 options=EngineOptions(snapshot_interval_s=30.0))
             engines.append(engine)
             await engine.run()
@@ -153,7 +180,21 @@ async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, 
             await standin.stop()
             await store.redis.aclose()
             redis.stop()
-        return _summary(world, engines[0] if engines else None, pops, options)
+        summary = _summary(world, engines[0] if engines else None, pops, options)
+        summary["recordings"] = len(repository.search(SearchQuery(limit=100_000)))
+        summary["call_records"] = _count_calls(database)
+        database.close()
+        return summary
+
+
+def _count_calls(database: Any) -> int:
+    import sqlalchemy as sa
+
+    from hotline.db import tables
+
+    with database.begin() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(tables.calls))
+                   .scalar_one())
 
 
 class _Done(Exception):
