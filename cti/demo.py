@@ -125,8 +125,10 @@ async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, 
         def observers() -> list[Any]:
             controller = RecordingController(policy, asterisk_root=asterisk_root, tz=zone)
             storage = RecordingStorage(standin.recording_path(asterisk_root))
-            return [RecordingHook(controller, repository, storage, standin.clock),
-                    CallRecordsHook(records, {a.extension: a.id for a in routing.agents})]
+            agents = {a.extension: a.id for a in routing.agents}
+            return [RecordingHook(controller, repository, storage, standin.clock,
+                                  agent_of_extension=agents),
+                    CallRecordsHook(records, agents)]
         customers = CsvCustomers(demo_customers())
         fastagi = FastAgiServer(FlowRegistry(options.config), lookup=customers,
                                 sink=RedisQueueSink(store), consent=policy.consent_prompt_for)

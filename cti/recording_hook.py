@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from cti.ami.client import AmiClient
@@ -22,7 +24,7 @@ from cti.clock import Clock
 from cti.errors import AmiActionError, AmiError
 from cti.notes import CallNote, ChannelVariable, HandedOver
 from cti.ports import Command
-from cti.transitions import CallTransition
+from cti.transitions import Answered, CallTransition
 from recording.control import (
     ActionSettled,
     AmiRequest,
@@ -43,8 +45,12 @@ class RecordingHook:
 
     def __init__(self, controller: RecordingController, repository: RecordingRepository,
                  storage: RecordingStorage, clock: Clock,
-                 logger: logging.Logger | None = None) -> None:
+                 logger: logging.Logger | None = None,
+                 agent_of_extension: Mapping[str, str] | None = None) -> None:
         self.controller = controller
+        # the tracker names agents by extension; recordings are searched and played by agent
+        # id (an agent's token), so answers are translated when the mapping is given
+        self.agent_of_extension = dict(agent_of_extension or {})
         self.repository = repository
         self.storage = storage
         self.clock = clock
@@ -52,6 +58,8 @@ class RecordingHook:
         self._inbox: asyncio.Queue[ControlInput] = asyncio.Queue()
 
     def on_transition(self, transition: CallTransition) -> None:
+        if isinstance(transition, Answered) and transition.agent in self.agent_of_extension:
+            transition = replace(transition, agent=self.agent_of_extension[transition.agent])
         self._inbox.put_nowait(transition)
 
     def on_command(self, command: Command, call_id: str | None) -> None:

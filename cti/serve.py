@@ -96,11 +96,12 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
         from recording.storage import RecordingStorage
 
         root = policy.storage.asterisk_root or str(deployment.recordings_dir)
+        agents = {a.extension: a.id for a in routing.agents}
         controller = RecordingController(policy, asterisk_root=root, tz=zone)
         return [RecordingHook(controller, RecordingRepository(database, zone),
-                              RecordingStorage(deployment.recordings_dir), WallClock()),
-                CallRecordsHook(CallRecords(database),
-                                {a.extension: a.id for a in routing.agents})]
+                              RecordingStorage(deployment.recordings_dir), WallClock(),
+                              agent_of_extension=agents),
+                CallRecordsHook(CallRecords(database), agents)]
     try:
         async with asyncio.TaskGroup() as tasks:
             if options.fastagi:

@@ -28,7 +28,8 @@ async def test_an_answered_call_is_recorded_paused_on_command_and_verified(
 
         def observers() -> list:
             controller = RecordingController(policy, asterisk_root=ASTERISK_ROOT, tz=dt.UTC)
-            return [RecordingHook(controller, repository, storage, standin.clock)]
+            return [RecordingHook(controller, repository, storage, standin.clock,
+                                  agent_of_extension={"1001": "a1"})]
 
         world = World(standin)
         world.add_agent("1001", script=AgentScript(answer_after=1.0, talk_for=8.0))
@@ -48,7 +49,8 @@ async def test_an_answered_call_is_recorded_paused_on_command_and_verified(
             return [r for r in repository.search(SearchQuery()) if r.status == "complete"]
         await wait_until(lambda: bool(finished()), 5)
         (row,) = finished()
-        assert (row.call_id, row.agent_id) == (caller.uniqueid, "1001")
+        # stored under the agent's id, as agents' tokens and QA scorecards name them
+        assert (row.call_id, row.agent_id) == (caller.uniqueid, "a1")
         assert len(row.pauses) == 1
         assert verify(repository, storage).ok
         assert engine.offer_errors == 0

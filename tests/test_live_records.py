@@ -72,8 +72,10 @@ async def rig(store: StateStore, database: Database, tmp_path: Path, routing: Ro
 
         def observers() -> list[Any]:
             controller = RecordingController(rules, asterisk_root=ASTERISK_ROOT, tz=dt.UTC)
-            hooks[:] = [RecordingHook(controller, repository, storage, standin.clock),
-                        CallRecordsHook(records, {a.extension: a.id for a in routing.agents})]
+            agents = {a.extension: a.id for a in routing.agents}
+            hooks[:] = [RecordingHook(controller, repository, storage, standin.clock,
+                                      agent_of_extension=agents),
+                        CallRecordsHook(records, agents)]
             return list(hooks)
 
         fastagi = FastAgiServer(FlowRegistry(CONFIG), lookup=CsvCustomers([CUSTOMER]),
@@ -111,7 +113,7 @@ async def test_flow_rule_records_an_ivr_call_with_its_customer_and_the_full_call
         # percent 0 records nothing, but flow 'main' is always recorded
         (found,) = complete(r.repository, customer_id="C-7")
         assert (found.call_id, found.queue, found.agent_id) == (caller.uniqueid, "billing",
-                                                                "1011")
+                                                                "a011")
         await wait_until(lambda: (r.records.get(caller.uniqueid) or {}).get("outcome")
                          is not None, 5)
         row = r.records.get(caller.uniqueid)
@@ -153,7 +155,7 @@ async def test_card_digits_in_a_sensitive_node_fall_in_a_muted_stretch_of_the_wa
         await wait_until(lambda: len(complete(r.repository)) == 2, 5)
         # recorded from the call's start: the IVR and wait, then the agent's own segment
         ivr, talk = sorted(complete(r.repository), key=lambda row: row.segment)
-        assert (ivr.agent_id, talk.agent_id) == (None, "1011")
+        assert (ivr.agent_id, talk.agent_id) == (None, "a011")
         assert [(p["source"], p["until"] is not None) for p in ivr.pauses] == [("ivr", True)]
         assert talk.pauses == []
         recording = next(x for x in r.standin.recordings if x.channel == caller.channel
