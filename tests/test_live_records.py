@@ -3,6 +3,7 @@ IVR (flow rules, the customer, sensitive nodes), on the stand-in with the deploy
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import wave
@@ -16,6 +17,7 @@ import pytest
 from live_support import Node, Screen, login_ready, wait_until
 
 from cti.call_records import CallRecords, CallRecordsHook
+from cti.recording_controls import StoreRecordingControls
 from cti.recording_hook import RecordingHook
 from cti.sink import RedisQueueSink
 from hotline.config.routing import Routing
@@ -25,7 +27,7 @@ from hotline.store import StateStore
 from ivr.customers import CsvCustomers
 from ivr.fastagi import FastAgiServer
 from ivr.runtime import FlowRegistry
-from recording.control import RecordingController
+from recording.control import PauseRequested, RecordingController
 from recording.policy import RecordingPolicy
 from recording.repository import RecordingRepository, SearchQuery
 from recording.storage import RecordingStorage
@@ -108,12 +110,21 @@ async def test_flow_rule_records_an_ivr_call_with_its_customer_and_the_full_call
         caller = r.world.add_caller("2001", script=CallerScript(
             ivr_flow="main", keys=("1", "1", "0123456789#")))       # German, bills -> billing
         await r.world.call(caller)
+        # the API's pause, from any process: the segment from the database, the command to
+        # the leader through Redis (called from a worker thread, as FastAPI does)
+        controls = StoreRecordingControls(database, store, asyncio.get_running_loop())
+        await wait_until(lambda: controls.active_segment(caller.uniqueid) is not None
+                         and controls.active_segment(caller.uniqueid).agent_id == "a011", 5)
+        await asyncio.to_thread(controls.submit, PauseRequested(caller.uniqueid, 0.0, "agent",
+                                                                "sue"))
+        await wait_until(lambda: controls.active_segment(caller.uniqueid).paused, 5)
         await r.world.wait_for(lambda: caller.state == "done", timeout=10)
         await wait_until(lambda: bool(complete(r.repository)), 5)
         # percent 0 records nothing, but flow 'main' is always recorded
         (found,) = complete(r.repository, customer_id="C-7")
         assert (found.call_id, found.queue, found.agent_id) == (caller.uniqueid, "billing",
                                                                 "a011")
+        assert [(p["source"], p["by"]) for p in found.pauses] == [("agent", "a011")]
         await wait_until(lambda: (r.records.get(caller.uniqueid) or {}).get("outcome")
                          is not None, 5)
         row = r.records.get(caller.uniqueid)
