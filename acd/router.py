@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -641,7 +642,16 @@ class Router:
         else:
             state = READY
         if state != a.state or reason != a.state_reason:
-            self._set_state(a, state, reason, t, out)
+            # _set_state, in line: a change of state is most of what _refresh is called for
+            a.state = state
+            a.state_reason = reason
+            if state == READY:
+                a.idle_since = t
+            history = a.history
+            history.append((t, state))
+            if not len(history) & 63:
+                self._trim(history)
+            out.append(_state_changed(t, a.id, state, reason))
         idx = a.idx
         if not present:
             for _, members, _ in a.routes:
@@ -671,12 +681,18 @@ class Router:
         history = a.history
         history.append((t, state))
         if not len(history) & 63:
-            # Every 64 changes, drop what neither the metrics' windows nor least_occupied (an
-            # hour back) will read: trimming on every change costs more than it saves.
-            cutoff = self._metrics.cutoff
-            while len(history) > 2 and history[1][0] <= cutoff:
-                history.popleft()
+            self._trim(history)
         out.append(_state_changed(t, a.id, state, reason))
+
+    def _trim(self, history: deque[tuple[float, str]]) -> None:
+        """Drop what neither the metrics' windows nor least_occupied (an hour back) will read.
+
+        Called every 64 changes of an agent's state: trimming on every change costs more than
+        it saves.
+        """
+        cutoff = self._metrics.cutoff
+        while len(history) > 2 and history[1][0] <= cutoff:
+            history.popleft()
 
     # -- groups -------------------------------------------------------------------------------
 

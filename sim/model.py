@@ -37,7 +37,7 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL
 
-from acd.decisions import AgentStateChanged, CallbackOffered, ContactDone, Offer
+from acd.decisions import AgentStateChanged, CallbackOffered, ContactDone, Offer, Queued
 from acd.events import (
     AgentLogin,
     AgentLogout,
@@ -122,12 +122,11 @@ class _Caller:
 
 
 class _AgentSeat:
-    __slots__ = ("breaks", "leaving", "level", "reason", "state")
+    __slots__ = ("breaks", "leaving", "level", "state")
 
     def __init__(self) -> None:
         self.state = "logged_out"
         self.level = _OFF  # _LEVELS[state]
-        self.reason = ""
         self.leaving = False
         self.breaks: list[float] = []  # minutes of breaks asked for and not yet begun
 
@@ -464,7 +463,6 @@ class Simulation:
             if kind is AgentStateChanged:  # the commonest decision, handled in line
                 seat = agents[d.agent]
                 new = seat.state = d.state
-                seat.reason = d.reason
                 was = seat.level
                 now = _LEVELS[new]
                 if was != now:
@@ -477,6 +475,8 @@ class Simulation:
                 self._offer(d)
             elif kind is ContactDone:
                 self._done(d)
+            elif kind is Queued:  # nothing to do: _enqueue_now books the wait
+                pass
             elif kind is CallbackOffered:
                 if self.r_callback.random() < self.plan.callback_accept:
                     self._at(d.t, self._take_callback, d.contact)
@@ -489,17 +489,19 @@ class Simulation:
 
     def _offer(self, d: Offer) -> None:
         contact = self.contacts[d.contact]
+        t = d.t
         if contact.state == _WAITING:
-            self._waiting(d.t, -1)
-        contact.state = _RINGING
+            self._waiting(t, -1)
         contact.offer += 1
         contact.queue = d.queue
         if self._rona and self.r_rona.random() < self._rona:
-            self._at(d.t + d.ring_timeout_s, self._ring_out, (contact, contact.offer, d.agent))
+            contact.state = _RINGING
+            self._at(t + d.ring_timeout_s, self._ring_out, (contact, contact.offer, d.agent))
         elif self._answer_s > 0:
-            self._at(d.t + self._answer_s, self._answer, (contact, contact.offer, d.agent))
+            contact.state = _RINGING
+            self._at(t + self._answer_s, self._answer, (contact, contact.offer, d.agent))
         else:
-            self._accept(d.t, contact, d.agent)
+            self._accept(t, contact, d.agent)
 
     def _answer(self, event: Any) -> None:
         contact, offer, agent = event._value
