@@ -100,3 +100,28 @@ async def test_an_unanswered_callback_is_retried_then_given_up(store):
         assert arrivals[1]["t"] - arrivals[0]["t"] >= 20.0
         await node.stop()
         await screen.stop()
+
+
+async def test_an_agent_who_misses_a_callback_is_a_rona_and_the_next_agent_takes_it(store):
+    async with AsteriskStandin(time_scale=0.01) as standin:
+        world = World(standin)
+        world.add_agent("1001", script=AgentScript(answer_after=None))   # never picks up
+        world.add_agent("1002", script=AgentScript(answer_after=1.0))
+        standin.pbx.register_phone(NUMBER, "Erika Muster", on_ring=lambda ch: 1.0)
+        screen = await Screen(store).start()
+        node = Node("n1", store, standin.port, routing(), options=options()).start()
+        engine = await node.ready()
+        await login_ready(store, "a1")
+        assert engine.engine is not None
+        await wait_until(lambda: engine.engine.router.agent("a1").state == "ready", 5)
+        await login_ready(store, "a2")
+        await RedisQueueSink(store).callback(asking_call("1700000000.8"), Callback(
+            "support", NUMBER, 0, {}, None, (), {}, "de"))
+        await wait_until(lambda: bool(standin.pbx._callbacks), 10)
+        (agent_leg,) = standin.pbx._callbacks
+        assert agent_leg.startswith("PJSIP/1002-")
+        assert engine.engine.router.agent("a1").state == "not_ready"
+        assert engine.engine.router.agent("a1").reason == "rona"
+        assert [p["agent"] for p in screen.pops] == ["a1", "a2"]
+        await node.stop()
+        await screen.stop()
