@@ -632,19 +632,23 @@ class Simulation:
         window set the level the first one starts with, changes after it do not count.
         ``bincount`` adds in the log's order, so the sums are those a running total would keep.
         """
-        t = np.frombuffer(self.log_t, dtype=np.float64)
-        steps = _STEPS[np.frombuffer(self.log_kind, dtype=np.int8)]
+        t = np.frombuffer(self.log_t, dtype=np.float64)  # views of the log, no copies
+        kinds = np.frombuffer(self.log_kind, dtype=np.int8)
         m0, iv = self.m0, self.iv
-        before = steps[t < m0].sum(axis=0)
+        before = np.bincount(kinds[t < m0], minlength=len(_STEPS)) @ _STEPS
         inside = (t >= m0) & (t < self.m1)
-        t, steps = t[inside], steps[inside]
-        i = ((t - m0) // iv).astype(np.intp)
-        span = m0 + (i + 1) * iv - t
+        kinds = kinds[inside]
+        t = t[inside]
+        i = ((t - m0) // iv).astype(np.int32)
+        span = m0 + (i + 1) * iv - t  # the rest of the interval after each change
+        del t, inside  # a month logs about 600,000 changes: keep the temporaries few
         areas = []
         for column in range(3):
-            change = steps[:, column]
-            partial = np.bincount(i, weights=change * span, minlength=self.bins)
-            delta = np.bincount(i, weights=change, minlength=self.bins)
+            change = _STEPS[:, column].astype(np.int8)[kinds]
+            moved = np.flatnonzero(change)  # as the running sums did, skip the zeros
+            change, where = change[moved], i[moved]
+            partial = np.bincount(where, weights=change * span[moved], minlength=self.bins)
+            delta = np.bincount(where, weights=change, minlength=self.bins)
             level = int(before[column])
             out = []
             for p, d in zip(partial.tolist(), delta.tolist(), strict=True):
