@@ -244,12 +244,14 @@ class RoutingEngine:
         that ended unseen is a RONA; an offer whose Redirect never happened is made again; a
         caller parked unseen joins the queue.
         """
+        calls = list(calls)
         by_contact = {c.contact_id: c for c in calls if c.contact_id}
         out: list[Effect] = []
         for view in self.router.contacts():
             record = self._contacts.get(view.id)
             if record is not None and record.callback is not None:
-                continue  # no call of its own until the agent's phone is originated
+                out += self._reconcile_callback(record, view.state, view.agent, calls, now)
+                continue
             call = by_contact.get(view.id)
             if call is None:
                 event: Event = (ContactEnd(self._t(now), view.id) if view.state == "connected"
@@ -354,6 +356,23 @@ class RoutingEngine:
             contact_id, call_id, now, record.agent, record.callback, record.queue,
             record.customer_id, record.origin_call or contact_id, record.attempt, dial_status,
             retry)]
+
+    def _reconcile_callback(self, record: ContactRecord, state: str, agent: str | None,
+                            calls: Iterable[CallView], now: float) -> list[Effect]:
+        """A callback has no call until its Originate answers. After an outage: a waiting one
+        waits on; an offered one whose agent call is up was accepted, else its Originate's
+        fate is unknown and it counts as a RONA (the callback keeps its place); a connected
+        one whose call is gone ended (no retry: the customer leg's result is unknown)."""
+        live = {c.call_id for c in calls}
+        t = self._t(now)
+        if state == "offered" and agent is not None:
+            if record.call_id in live:
+                return self._apply(OfferAccept(t, record.contact, agent))
+            return self._apply(OfferTimeout(t, record.contact, agent))
+        if state == "connected" and record.call_id not in live:
+            self._call_contact.pop(record.call_id, None)
+            return self._apply(ContactEnd(t, record.contact))
+        return []
 
     def _known_queue(self, queue: str, contact_id: str) -> str:
         if queue in self.router.queue_names():

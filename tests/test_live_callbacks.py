@@ -125,3 +125,30 @@ async def test_an_agent_who_misses_a_callback_is_a_rona_and_the_next_agent_takes
         assert [p["agent"] for p in screen.pops] == ["a1", "a2"]
         await node.stop()
         await screen.stop()
+
+
+async def test_a_waiting_callback_survives_a_leader_crash(store):
+    async with AsteriskStandin(time_scale=0.01) as standin:
+        world = World(standin)
+        world.add_agent("1001", script=AgentScript(answer_after=1.0))
+        standin.pbx.register_phone(NUMBER, "Erika Muster", on_ring=lambda ch: 1.0)
+        screen = await Screen(store).start()
+        first = Node("n1", store, standin.port, routing(), options=options(), ttl_s=1.0).start()
+        engine = await first.ready()
+        await RedisQueueSink(store).callback(asking_call("1700000000.5"), Callback(
+            "support", NUMBER, 0, {}, None, (), {}, "de"))     # nobody is logged in yet
+        await wait_until(lambda: engine.engine is not None
+                         and len(engine.engine.router.contacts()) == 1, 5)
+        await first.crash()
+        second = Node("n2", store, standin.port, routing(), options=options(),
+                      ttl_s=1.0).start()
+        successor = await second.ready(timeout=10)
+        assert successor.engine is not None
+        assert [c.id for c in successor.engine.router.contacts()] == ["cb-1700000000.5"]
+        await login_ready(store, "a1")
+        await wait_until(lambda: bool(standin.pbx._callbacks), 10)
+        arrivals = [e for _, e in await store.read_stream(store.key("router", "log"))
+                    if e["type"] == "contact_arrive"]
+        assert len(arrivals) == 1  # registered once, not again by the new leader
+        await second.stop()
+        await screen.stop()
