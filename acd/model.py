@@ -11,7 +11,6 @@ enqueue time, together with the precomputed set of agents able to take them.
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
@@ -167,7 +166,7 @@ class AgentRec:
         self.state = LOGGED_OUT
         self.state_reason = ""
         self.idle_since = 0.0
-        self.history: deque[tuple[float, str]] = deque()  # (since, state), oldest first
+        self.history: list[tuple[float, str]] = []  # (since, state), in time order
         self.groups: dict[str, list[Group]] = {ch: [] for ch in self.channels}
         # set by the Router: (channel, the Router's set of agents routable on it, capacity)
         self.routes: tuple[tuple[str, set[int], int], ...] = ()

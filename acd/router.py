@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
+from bisect import bisect_right
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,6 +95,7 @@ _ESCALATION, _WRAP = 0, 1
 HELD = math.inf  # wrap-up extended without limit
 _INF = math.inf
 _NEG_INF = -math.inf
+_SINCE = itemgetter(0)
 
 # The decisions made for every contact, built the fast way (see acd.model.maker).
 _offer = maker(Offer)
@@ -684,15 +686,17 @@ class Router:
             self._trim(history)
         out.append(_state_changed(t, a.id, state, reason))
 
-    def _trim(self, history: deque[tuple[float, str]]) -> None:
+    def _trim(self, history: list[tuple[float, str]]) -> None:
         """Drop what neither the metrics' windows nor least_occupied (an hour back) will read.
 
-        Called every 64 changes of an agent's state: trimming on every change costs more than
-        it saves.
+        Called every 64 changes of an agent's state (trimming on every change costs more than
+        it saves). An entry goes when the next one began at or before the cutoff, so the state
+        the agent was in at the cutoff stays; the two latest always stay.
         """
-        cutoff = self._metrics.cutoff
-        while len(history) > 2 and history[1][0] <= cutoff:
-            history.popleft()
+        stale = min(bisect_right(history, self._metrics.cutoff, 1, key=_SINCE) - 1,
+                    len(history) - 2)
+        if stale > 0:
+            del history[:stale]
 
     # -- groups -------------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from acd.errors import SnapshotError
@@ -114,7 +113,7 @@ def _load(router: Router, data: dict[str, Any]) -> None:
         a.state = saved["state"]
         a.state_reason = saved["state_reason"]
         a.idle_since = saved["idle_since"]
-        a.history = deque((t, s) for t, s in saved["history"])
+        a.history = [(t, s) for t, s in saved["history"]]
     for saved in data["contacts"]:
         queue = router._queues.get(saved["queue"])
         if queue is None:
