@@ -591,6 +591,9 @@ class Router:
             if c.group is not None:
                 c.group.leave(c)
             self._reserve(c, a, t, out)
+            routes = a.routes
+            if len(routes) == 1 and a.idx not in routes[0][1]:
+                return  # full on its only channel: no need to look for more
 
     def _reserve(self, c: ContactRec, a: AgentRec, t: float, out: list[Decision]) -> None:
         c.state = OFFERED
