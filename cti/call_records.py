@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cti.effects import CallbackSettled
-from cti.notes import AgentChanged, CallNote, ChannelVariable, HandedOver
+from cti.notes import AgentChanged, CallNote, ChannelVariable, HandedOver, IvrEntered
 from cti.ports import Command, QueueRequest
 from cti.transitions import (
     REASON_LOST,
@@ -296,7 +296,9 @@ class CallRecordsHook:
         return None
 
     def on_note(self, note: CallNote) -> None:
-        if isinstance(note, HandedOver):
+        if isinstance(note, IvrEntered):
+            self.ledger.variable(note.call_id, note.at, "HOTLINE_FLOW", note.flow)
+        elif isinstance(note, HandedOver):
             self.ledger.handed_over(note.call_id, note.at, note.request)
         elif isinstance(note, ChannelVariable):
             self.ledger.variable(note.call_id, note.at, note.name, note.value)

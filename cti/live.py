@@ -37,7 +37,7 @@ from acd.errors import AcdError
 from acd.router import Router
 from cti.aio import redis_call
 from cti.ami.client import AmiClient, AmiSettings
-from cti.ami.events import AmiEvent, UserEvent, VarSet
+from cti.ami.events import AmiEvent, UnknownEvent, UserEvent, VarSet
 from cti.ami.snapshot import resynchronise
 from cti.clock import Clock, WallClock
 from cti.effects import (
@@ -52,7 +52,15 @@ from cti.effects import (
 )
 from cti.engine import RoutingEngine
 from cti.leader import Batch, Leadership
-from cti.notes import NOTED_VARIABLES, AgentChanged, CallNote, ChannelVariable, HandedOver
+from cti.notes import (
+    NOTED_VARIABLES,
+    AgentChanged,
+    CallNote,
+    ChannelVariable,
+    HandedOver,
+    IvrEntered,
+    flow_of_agi,
+)
 from cti.offers import OfferDesk, OfferOptions, PopLead
 from cti.ports import (
     CALLBACK_ATTEMPTS,
@@ -247,6 +255,12 @@ class LiveEngine:
             call_id = self.tracker.call_of_leg(leg.uniqueid) or leg.linkedid
             self._inbox.put_nowait(("note", ChannelVariable(call_id, now, leg.uniqueid,
                                                             event.variable, event.value)))
+        elif (isinstance(event, UnknownEvent) and event.name == "Newexten"
+              and event.message.get("Application") == "AGI"):
+            flow = flow_of_agi(event.message.get("AppData") or "")
+            call_id = event.message.get("Linkedid")
+            if flow and call_id:
+                self._inbox.put_nowait(("note", IvrEntered(call_id, now, flow)))
         elif (isinstance(event, UserEvent) and event.name == "HotlineCallback"
               and event.channel is not None):
             status = dict(event.headers).get("DialStatus", "") or "UNKNOWN"

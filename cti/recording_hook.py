@@ -22,7 +22,7 @@ from typing import Any
 from cti.ami.client import AmiClient
 from cti.clock import Clock
 from cti.errors import AmiActionError, AmiError
-from cti.notes import CallNote, ChannelVariable, HandedOver
+from cti.notes import CallNote, ChannelVariable, HandedOver, IvrEntered
 from cti.ports import Command
 from cti.transitions import Answered, CallTransition
 from recording.control import (
@@ -69,9 +69,12 @@ class RecordingHook:
         self._inbox.put_nowait(kind(call_id, self.clock.now(), "agent", command.agent))
 
     def on_note(self, note: CallNote) -> None:
-        """The IVR's flow and customer (before the call's Queued), and its sensitive nodes:
+        """The IVR's flow (when the IVR starts, again at the hand-over) and customer (before
+        the call's Queued), and its sensitive nodes:
         ``HOTLINE_SENSITIVE`` 1/0 on the caller's channel pauses/resumes with source ``ivr``."""
-        if isinstance(note, HandedOver):
+        if isinstance(note, IvrEntered):
+            self._inbox.put_nowait(FlowEntered(note.call_id, note.at, note.flow))
+        elif isinstance(note, HandedOver):
             if note.request.flow:
                 self._inbox.put_nowait(FlowEntered(note.call_id, note.at, note.request.flow))
             if note.request.customer_id:

@@ -208,6 +208,27 @@ async def test_self_service_and_abandoned_calls_get_their_rows(
                                              "hung_up_by")} == {
             "outcome": "self_service", "queue": None, "queued_at": None, "agent_id": None,
             "hung_up_by": "system"}
+        assert row(balance)["flow"] == "main"  # from the AGI's start, though never queued
         assert row(gone)["outcome"] == "abandoned" and row(gone)["queue"] == "technical"
         assert row(gone)["wait_s"] == pytest.approx(3.0, abs=0.6)
         assert row(gone)["hung_up_by"] == "caller" and row(gone)["answered_at"] is None
+
+
+async def test_a_never_recorded_flow_stops_the_recording_as_the_ivr_starts(
+        store, database, tmp_path, deployment_routing):
+    policy = {"defaults": {"record_from": "call_start", "split_legs": False},
+              "flows": {"never": ["main"]}}
+    async with rig(store, database, tmp_path, deployment_routing, policy) as r:
+        r.world.add_agent("1020", script=AgentScript(answer_after=1.0, talk_for=3.0))
+        await login_ready(store, "a020")
+        caller = r.world.add_caller("2001", script=CallerScript(ivr_flow="main",
+                                                               keys=("1", "2")))
+        await r.world.call(caller)
+        await r.world.wait_for(lambda: caller.state == "done", timeout=10)
+        await wait_until(lambda: (r.records.get(caller.uniqueid) or {}).get("outcome")
+                         == "answered", 5)
+        # The call's start is recorded before the AGI names the flow (a stub of the Answer's
+        # milliseconds); the flow rule stops it there, and neither IVR nor talk is recorded.
+        rows = r.repository.search(SearchQuery(call_id=caller.uniqueid))
+        assert [row.agent_id for row in rows] in ([], [None])
+        assert all((row.duration_s or 0.0) < 0.5 for row in rows)
