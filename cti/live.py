@@ -29,7 +29,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from acd.codec import event_from_json, event_to_json
@@ -141,8 +141,11 @@ class LiveEngine:
         self._last_snapshot = -float("inf")
         self._ring_wall = 0.0
         self._restored_contacts: list[dict[str, Any]] = []
+        # a callback rings the agent as long as a routed call does (routing.yaml)
+        offer_options = replace(self.options.offers,
+                                callback_ring_s=routing.settings.ring_timeout_s)
         self.offers = OfferDesk(
-            store, leadership, self.options.offers, lookup=lookup,
+            store, leadership, offer_options, lookup=lookup,
             contact_of=lambda contact: self.engine.contact(contact) if self.engine else None,
             report=self._inbox.put_nowait, logger=logging.getLogger("cti.offers"))
 

@@ -51,7 +51,7 @@ class OfferOptions:
     customer_timeout_s: float = 0.2
     connect_context: str = "hotline-connect"
     callback_context: str = "hotline-callback"
-    callback_ring_s: float = 15.0  # how long the agent's phone rings for a callback
+    callback_ring_s: float = 15.0  # the agent's ring for a callback (the engine: ring_timeout_s)
     lease_check_reuse_s: float = 0.05  # must stay far below the lease TTL
     redis_slots: int = 32  # Redis connections concurrent offers may hold at once
 
