@@ -33,11 +33,13 @@ from cti.leader import Leadership
 from cti.live import CallObserver, EngineOptions, LiveEngine
 from cti.sink import RedisQueueSink
 from hotline.config.loader import Deployment
+from hotline.errors import HotlineError
 from hotline.store import RedisServer, StateStore
 
 if TYPE_CHECKING:
     from cti.api.server import ApiServer
     from hotline.db import Database
+    from ivr.customers import CustomerLookup
     from recording.policy import RecordingPolicy
 
 log = logging.getLogger("cti.serve")
@@ -68,7 +70,6 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
                 observers: Callable[[], Iterable[CallObserver]] | None = None,
                 on_ready: Callable[[dict[str, str]], None] | None = None) -> None:
     """Run until ``stop`` is set. ``on_ready`` receives the addresses once listening."""
-    from cti.customers import DatabaseCustomers
     from ivr.fastagi import FastAgiServer
     from ivr.runtime import FlowRegistry
 
@@ -79,7 +80,7 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
     redis = RedisServer.start(settings.redis.resolve(), deployment.data_dir)
     store = StateStore(redis.client(), namespace=options.namespace)
     database = await _open_database(deployment)
-    lookup = DatabaseCustomers(database)
+    lookup = customer_lookup(deployment, database)
     leadership = Leadership(store, options.holder, ttl_s=options.lease_ttl_s)
     addresses: dict[str, str] = {"redis": str(redis)}
 
@@ -138,26 +139,39 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
         with contextlib.suppress(Exception):
             await leadership.release()
         await store.redis.aclose()
+        if hasattr(lookup, "aclose"):
+            await lookup.aclose()
         database.close()
         redis.stop()
 
 
 async def _open_database(deployment: Deployment) -> Database:
-    """Open (and migrate) the database; processes starting together may race on the first
-    migration of a new SQLite file, so the loser tries again once the winner is done."""
-    from hotline.db import DatabaseError, open_database
+    """Open (and migrate) the database; the migration lock lets processes start together."""
+    from hotline.db import open_database
 
     assert deployment.settings is not None
-    for attempt in range(1, 6):
-        try:
-            return open_database(deployment.settings.database.resolve(),
-                                 data_dir=deployment.data_dir)
-        except DatabaseError as exc:
-            if attempt == 5:
-                raise
-            log.warning("database not ready (attempt %d): %s; retrying", attempt, exc)
-            await asyncio.sleep(0.5 * attempt)
-    raise AssertionError("unreachable")
+    return await asyncio.to_thread(open_database, deployment.settings.database.resolve(),
+                                   data_dir=deployment.data_dir)
+
+
+def customer_lookup(deployment: Deployment, database: Database) -> CustomerLookup:
+    """Where pops and IVR lookups find customers: hotline.yaml's ``customers`` section."""
+    from cti.crm import HttpCrm
+    from cti.customers import DatabaseCustomers
+
+    assert deployment.settings is not None
+    source = deployment.settings.customers
+    if source.source == "database":
+        return DatabaseCustomers(database)
+    headers = {}
+    if source.token_env:
+        token = os.environ.get(source.token_env, "")
+        if not token:
+            raise HotlineError(f"customers.token_env names {source.token_env}, which is not set; "
+                               "export the CRM's token in it")
+        headers["Authorization"] = f"Bearer {token}"
+    return HttpCrm(source.url, timeout_s=source.timeout_s, cache_ttl_s=source.cache_ttl_s,
+                   headers=headers)
 
 
 class _Stopping(Exception):
