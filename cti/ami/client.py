@@ -1,6 +1,6 @@
 """The asyncio AMI client: one TCP session to Asterisk, kept alive and re-established.
 
-Why not panoramisk's ``Manager``? Hotline depends on panoramisk 1.4 and this module was meant to
+Why not panoramisk's ``Manager``? The design named panoramisk 1.4 and this module was meant to
 build on it, but every layer that matters here would have to be replaced, leaving only
 ``loop.create_connection``:
 
