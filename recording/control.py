@@ -14,7 +14,8 @@ told "X hung up", they stop. :class:`RecordingController` is that engineer. It i
 and returns, in the order the engine must carry them out, :class:`AmiRequest` (a
 ``cti.ami.actions`` MixMonitor / MixMonitorMute / StopMixMonitor with a ``ref`` to report back)
 and metadata writes (:class:`SegmentStarted`, :class:`SegmentPaused`, :class:`SegmentResumed`,
-:class:`SegmentStopped`, :class:`RecordingFailed`, :class:`SegmentFlagged`) that
+:class:`SegmentStopped`, :class:`RecordingFailed`, :class:`SegmentFlagged`,
+:class:`CustomerLinked`) that
 :class:`recording.repository.RecordingRepository` applies. It reads no clock (every input
 carries ``at``), touches no file and no socket.
 
@@ -22,6 +23,12 @@ MixMonitor runs on the *caller's* channel, which lives through transfers; each a
 to the caller gets their own segment (``segment`` 1, 2, ... of the call). A StopMixMonitor sent
 after the caller hung up may be answered with an error; that is expected and ignored (a
 channel that is gone stops its MixMonitor by itself).
+
+``record_from: call_start`` does not start MixMonitor when the caller's channel appears: the
+IVR flow, which a ``never`` rule may forbid recording, is not known yet. The decision waits for
+:class:`FlowEntered` (the IVR's start), or for ``Queued`` / the answer when no IVR runs, so a
+``never`` flow leaves no recording at all. A segment started before the customer is known
+gets the customer id afterwards (:class:`CustomerLinked`).
 """
 
 from __future__ import annotations
@@ -167,8 +174,19 @@ class SegmentFlagged:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerLinked:
+    """The customer became known: segments 1..``segment`` of the call that were started
+    without a customer (the IVR and wait, open or stopped) get ``customer_id``."""
+
+    call_id: str
+    segment: int
+    at: float
+    customer_id: str
+
+
 MetadataWrite = (SegmentStarted | SegmentPaused | SegmentResumed | SegmentStopped
-                 | RecordingFailed | SegmentFlagged)
+                 | RecordingFailed | SegmentFlagged | CustomerLinked)
 ControlOutput = AmiRequest | MetadataWrite
 
 
@@ -202,6 +220,8 @@ class _Call:
     pauses: dict[PauseSource, str] = field(default_factory=dict)
     segment: _Segment | None = None
     segments: int = 0
+    # the last segment started while the customer was unknown (0: none waits for one)
+    anonymous_upto: int = 0
     # an agent who answered while another agent's segment runs (attended transfer consult)
     pending: tuple[str, str] | None = None
 
@@ -249,8 +269,10 @@ class RecordingController:
             call = self._calls.setdefault(item.call_id, _Call(item.call_id))
         match item:
             case CallStarted(role=LegRole.CALLER):
+                # call_start waits for the flow (FlowEntered), or Queued / the answer when no
+                # IVR runs: a `never` flow must not leave even a stub of a recording
                 call.caller_channel = call.caller_channel or item.channel
-                return self._maybe_start_early(call, item.at, "call_start")
+                return []
             case CallAdopted():
                 # After an AMI outage we cannot know whether a MixMonitor still runs; the
                 # call is tracked from here (pauses, stop) but not restarted.
@@ -263,7 +285,9 @@ class RecordingController:
                 return self._maybe_start_early(call, item.at, "call_start")
             case CustomerIdentified():
                 call.customer_id = item.customer_id
-                return []
+                upto, call.anonymous_upto = call.anonymous_upto, 0
+                return [CustomerLinked(call.call_id, upto, item.at, item.customer_id)] \
+                    if upto else []
             case Queued():
                 call.queue = item.queue
                 call.caller_channel = call.caller_channel or item.channel
@@ -319,6 +343,8 @@ class RecordingController:
         local = dt.datetime.fromtimestamp(at, self.tz)
         relative = segment_path(local, call.queue, agent, call.call_id, number)
         call.segment = _Segment(number, agent, channel, relative)
+        if call.customer_id is None:
+            call.anonymous_upto = number
         options = None
         if decision.split_legs:
             first, second = (self.asterisk_root / p for p in leg_paths(relative))

@@ -5,6 +5,7 @@ the recording root, size and SHA-256 once finalised, the retention date, the pau
 offsets into the segment (``[{"at": 12.0, "until": 31.5, "source": "agent", "by": "a001"}]``)
 and flags. ``status`` runs ``recording`` -> ``complete`` (or ``failed``) -> ``purged``. A
 segment Asterisk did not write sets ``calls.recording_failed`` so the loss shows on the call.
+Segments recorded before the customer was known get its id when it is (``CustomerLinked``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Connection
 
 from hotline.db import Database, tables
 from recording.control import (
+    CustomerLinked,
     MetadataWrite,
     RecordingFailed,
     SegmentFlagged,
@@ -129,6 +131,12 @@ class RecordingRepository:
                 case SegmentFlagged():
                     row = self._row(conn, write.call_id, write.segment)
                     self._update(conn, row.id, flags=_add(row.flags, write.flag))
+                case CustomerLinked():
+                    # only rows still without a customer: a segment started after an earlier
+                    # identification keeps the customer it was started with
+                    conn.execute(R.update().where(
+                        R.c.call_id == write.call_id, R.c.segment <= write.segment,
+                        R.c.customer_id.is_(None)).values(customer_id=write.customer_id))
 
     def _started(self, conn: Connection, write: SegmentStarted) -> None:
         started = _utc(write.at)

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ from recording.control import (
     ActionSettled,
     AmiRequest,
     CustomerIdentified,
+    CustomerLinked,
     FlowEntered,
     PauseRequested,
     RecordingController,
@@ -407,3 +409,100 @@ def test_requests_for_calls_that_are_not_live_are_ignored() -> None:
     answered_call(ctl)
     ctl.feed(Ended("c1", T0 + 60, T0, CallPhase.TALKING, "caller", 16, "", True, "a001", "c1"))
     assert ctl.feed(PauseRequested("c1", T0 + 61, "agent", "a001")) == []
+
+
+# ---- record_from call_start / queued: the flow and the customer arrive after the channel ----
+
+def caller_started(call_id: str = "c1") -> CallStarted:
+    return CallStarted(call_id, T0, call_id, "PJSIP/2001-1", LegRole.CALLER, "2001", "", "in",
+                       "400")
+
+
+def hangup(at: float) -> Ended:
+    return Ended("c1", at, T0, CallPhase.TALKING, "caller", 16, "Normal Clearing", True, "a001",
+                 "c1")
+
+
+def test_call_start_waits_for_the_flow_so_a_never_flow_records_nothing_at_all() -> None:
+    ctl = controller(defaults={"record_from": "call_start"}, flows={"never": ["payment"]})
+    assert ctl.feed(caller_started()) == []  # the flow is not known yet: no MixMonitor
+    out = feed_all(ctl, [
+        FlowEntered("c1", T0 + 0.2, "payment"),
+        CustomerIdentified("c1", T0 + 20, "cust-7"),
+        Queued("c1", T0 + 21, "c1", "PJSIP/2001-1", "c1", "billing"),
+        Answered("c1", T0 + 30, "u2", "PJSIP/1001-2", "a001"),
+        PauseRequested("c1", T0 + 40, "agent", "a001"),
+        hangup(T0 + 60),
+    ])
+    assert out == []
+    assert ctl.pending_requests() == 0
+
+
+@pytest.mark.parametrize("flows", [{"always": ["complaints"]}, {}])
+def test_call_start_starts_the_ivr_segment_when_the_flow_is_entered(flows: dict) -> None:
+    # an `always` flow, and a flow left to the percentage (100 % here)
+    ctl = controller(defaults={"record_from": "call_start"}, flows=flows)
+    assert ctl.feed(caller_started()) == []
+    entered = ctl.feed(FlowEntered("c1", T0 + 0.2, "complaints"))
+    assert shape(entered) == [("SegmentStarted", 1), ("ami", 1, "MixMonitor", None)]
+    assert entered[0].at == T0 + 0.2 and entered[0].agent_id is None
+    assert dict(entered[1].action.fields)["Channel"] == "PJSIP/2001-1"
+    out = feed_all(ctl, [
+        FlowEntered("c1", T0 + 20, "complaints"),  # again at the hand-over: nothing new
+        Queued("c1", T0 + 21, "c1", "PJSIP/2001-1", "c1", "billing"),
+        Answered("c1", T0 + 30, "u2", "PJSIP/1001-2", "a001"),
+    ])
+    assert shape(out) == [("ami", 1, "StopMixMonitor", None), ("SegmentStopped", 1),
+                          ("SegmentStarted", 2), ("ami", 2, "MixMonitor", None)]
+
+
+def test_call_start_without_an_ivr_starts_at_queued_or_else_at_the_answer() -> None:
+    ctl = controller(defaults={"record_from": "call_start"})
+    out = feed_all(ctl, [caller_started(),
+                         Queued("c1", T0 + 3, "c1", "PJSIP/2001-1", "c1", "billing")])
+    assert shape(out) == [("SegmentStarted", 1), ("ami", 1, "MixMonitor", None)]
+    assert out[0].at == T0 + 3 and out[0].queue == "billing"
+    ctl = controller(defaults={"record_from": "call_start"})
+    out = feed_all(ctl, [caller_started(), Answered("c1", T0 + 5, "u2", "PJSIP/1001-2", "a001")])
+    assert shape(out) == [("SegmentStarted", 1), ("ami", 1, "MixMonitor", None)]
+    assert out[0].agent_id == "a001"
+
+
+def test_record_from_queued_with_a_never_flow_records_nothing() -> None:
+    ctl = controller(queues={"billing": {"record_from": "queued"}},
+                     flows={"never": ["payment"]})
+    out = feed_all(ctl, [
+        caller_started(), FlowEntered("c1", T0 + 0.2, "payment"),
+        Queued("c1", T0 + 21, "c1", "PJSIP/2001-1", "c1", "billing"),
+        Answered("c1", T0 + 30, "u2", "PJSIP/1001-2", "a001"), hangup(T0 + 60),
+    ])
+    assert out == []
+
+
+def test_the_customer_is_linked_to_the_segments_started_before_it_was_known() -> None:
+    ctl = controller(defaults={"record_from": "call_start"})
+    feed_all(ctl, [caller_started(), FlowEntered("c1", T0 + 0.2, "main")])
+    out = ctl.feed(CustomerIdentified("c1", T0 + 20, "cust-7"))
+    assert out == [CustomerLinked("c1", 1, T0 + 20, "cust-7")]
+    # told again (the hand-over repeats it): every segment has it already
+    assert ctl.feed(CustomerIdentified("c1", T0 + 21, "cust-7")) == []
+    out = feed_all(ctl, [Queued("c1", T0 + 21, "c1", "PJSIP/2001-1", "c1", "billing"),
+                         Answered("c1", T0 + 30, "u2", "PJSIP/1001-2", "a001")])
+    started = [o for o in out if isinstance(o, SegmentStarted)]
+    assert [(o.segment, o.customer_id) for o in started] == [(2, "cust-7")]
+
+
+def test_a_customer_known_only_after_the_wait_reaches_the_stopped_segment_too() -> None:
+    ctl = controller(defaults={"record_from": "call_start"})
+    feed_all(ctl, [caller_started(), FlowEntered("c1", T0 + 0.2, "main"),
+                   Queued("c1", T0 + 21, "c1", "PJSIP/2001-1", "c1", "billing"),
+                   Answered("c1", T0 + 30, "u2", "PJSIP/1001-2", "a001")])
+    # segment 1 (IVR and wait) is stopped, segment 2 (the agent) is open: both get it
+    assert ctl.feed(CustomerIdentified("c1", T0 + 35, "cust-9")) == [
+        CustomerLinked("c1", 2, T0 + 35, "cust-9")]
+
+
+def test_no_customer_write_without_a_segment() -> None:
+    ctl = controller()  # from the answer: nothing is recorded when the customer is known
+    assert feed_all(ctl, [caller_started(), FlowEntered("c1", T0 + 0.2, "main"),
+                          CustomerIdentified("c1", T0 + 20, "cust-7")]) == []

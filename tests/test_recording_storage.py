@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import wave
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from hotline.db import Database, tables
 from recording.control import (
+    CustomerLinked,
     RecordingFailed,
     SegmentPaused,
     SegmentResumed,
@@ -191,6 +193,28 @@ def test_two_segments_of_one_call_are_linked(repo: RecordingRepository,
     record(repo, storage, "c5", segment=2, agent="a002", at=T0 + 60)
     rows = repo.search(SearchQuery(call_id="c5"))
     assert [(r.segment, r.agent_id) for r in rows] == [(2, "a002"), (1, "a001")]
+
+
+def test_a_late_customer_is_written_to_the_segments_started_without_one(
+        repo: RecordingRepository, storage: RecordingStorage) -> None:
+    # record_from call_start: segment 1 (IVR and wait) is stopped, segment 2 still open, both
+    # started before the customer was known; segment 3 of another identification keeps its own
+    anonymous = {"customer_id": None}
+    first = replace(started("c6", 1, agent="_none"), **anonymous)
+    repo.apply(first)
+    write_wav(storage.root / first.path, 2.0)
+    repo.apply(SegmentStopped("c6", 1, T0 + 2))
+    repo.finalise("c6", 1, storage, at=T0 + 3)
+    repo.apply(replace(started("c6", 2, at=T0 + 2), **anonymous))
+    repo.apply(replace(started("c6", 3, at=T0 + 9), customer_id="cust-other"))
+    repo.apply(replace(started("c7", 1), **anonymous))
+    repo.apply(CustomerLinked("c6", 3, T0 + 10, "cust-42"))
+    rows = repo.search(SearchQuery(call_id="c6"))
+    assert sorted((r.segment, r.customer_id, r.status) for r in rows) == [
+        (1, "cust-42", "complete"), (2, "cust-42", "recording"), (3, "cust-other", "recording")]
+    assert [r.segment for r in repo.search(SearchQuery(customer_id="cust-42"))] == [2, 1]
+    (other,) = repo.search(SearchQuery(call_id="c7"))
+    assert other.customer_id is None  # another call is untouched
 
 
 def test_search_pages_newest_first_with_and_without_a_flag(
