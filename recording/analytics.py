@@ -44,7 +44,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from hotline.db import Database, tables
+from recording.errors import UnsafePathError
 from recording.qa.errors import AnalyticsError, NotFound
+from recording.storage import RecordingStorage
 
 CALLER, AGENT, MIXED = "caller", "agent", "mixed"
 
@@ -239,11 +241,12 @@ def analyse_recording(database: Database, recording_id: int, root: Path, *,
                            .where(tables.recordings.c.id == recording_id)).first()
     if row is None:
         raise NotFound(f"there is no recording {recording_id}")
-    base = root.resolve()
-    path = (base / row.path).resolve()
-    if not path.is_relative_to(base):
+    try:
+        # must_exist=False: a missing or unreadable file is reported by read_wav.
+        path = RecordingStorage(root).resolve(row.path, must_exist=False)
+    except UnsafePathError as exc:
         raise AnalyticsError(f"recording {recording_id} points outside the recording root: "
-                             f"{row.path!r}")
+                             f"{row.path!r}") from exc
     analytics = analyse_file(path, hold_marks=hold_marks, settings=settings)
     store_analytics(database, recording_id, analytics)
     return analytics
