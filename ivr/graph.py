@@ -14,6 +14,7 @@ from collections.abc import Hashable, Iterator
 from ivr.checks import edges
 from ivr.errors import IvrError
 from ivr.flow import (
+    TERMINAL,
     BranchNode,
     CallbackNode,
     Flow,
@@ -90,8 +91,7 @@ def mermaid(flow: Flow) -> str:
         label = f'"{_text(node.id)}<br/>{_text(describe(node))}"'
         if isinstance(node, MenuNode | BranchNode):
             shape = "{" + label + "}"
-        elif isinstance(node, QueueNode | TransferNode | VoicemailNode | CallbackNode) or (
-                type(node).__name__ in {"HangupNode", "ReturnNode"}):
+        elif isinstance(node, TERMINAL):
             shape = "([" + label + "])"
         else:
             shape = "[" + label + "]"
