@@ -250,13 +250,6 @@ class CallSession:
     def evaluate(self, expression: Expression) -> Any:
         return expression.evaluate(self.variables)
 
-    def _play(self, node_id: str, prompts: Prompts) -> Play | None:
-        if not prompts:
-            return None
-        lang = self.variables["lang"]
-        names = pick_prompts(prompts, lang)
-        self.prompts.extend(names)
-        return Play(node_id, names, lang)
 
     def _attributes(self, pairs: tuple[tuple[str, Expression], ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -341,6 +334,16 @@ _INSTANT: dict[type, Callable[[CallSession, Any], Any]] = {
 
 
 # -- nodes that talk to the caller ---------------------------------------------------------------
+
+def _announce(session: CallSession, node_id: str, prompts: Prompts) -> Step:
+    """Play an outcome node's prompts (if it has any) before the outcome itself."""
+    if not prompts:
+        return
+    lang = session.variables["lang"]
+    command = Play(node_id, pick_prompts(prompts, lang), lang)
+    session.prompts.extend(command.prompts)
+    _check((yield command), command)
+
 
 def _menu(session: CallSession, node: MenuNode) -> Step:
     lang = session.variables["lang"]
@@ -443,7 +446,7 @@ def _lookup(session: CallSession, node: LookupNode) -> Step:
     value = node.value.evaluate(session.variables)
     command = Lookup(node.id, node.by, "" if value is None else str(value), node.timeout_s)
     result = yield command
-    if type(result) is LookupResult or isinstance(result, LookupResult):
+    if isinstance(result, LookupResult):
         session.variables[node.variable] = result.customer
         return node.found if result.customer is not None else node.not_found
     reason = result.reason if isinstance(result, LookupFailure | Failure) else repr(result)
@@ -457,9 +460,7 @@ def _lookup(session: CallSession, node: LookupNode) -> Step:
 
 
 def _queue(session: CallSession, node: QueueNode) -> Step:
-    play = session._play(node.id, node.prompts)
-    if play is not None:
-        _check((yield play), play)
+    yield from _announce(session, node.id, node.prompts)
     skills = dict(session.skills)
     for skill, level in node.skills.items():
         skills[skill] = max(level, skills.get(skill, 0))
@@ -468,16 +469,12 @@ def _queue(session: CallSession, node: QueueNode) -> Step:
 
 
 def _transfer(session: CallSession, node: TransferNode) -> Step:
-    play = session._play(node.id, node.prompts)
-    if play is not None:
-        _check((yield play), play)
+    yield from _announce(session, node.id, node.prompts)
     return Transfer(str(node.destination.evaluate(session.variables)), node.context)
 
 
 def _voicemail(session: CallSession, node: VoicemailNode) -> Step:
-    play = session._play(node.id, node.prompts)
-    if play is not None:
-        _check((yield play), play)
+    yield from _announce(session, node.id, node.prompts)
     return Voicemail(node.mailbox)
 
 
@@ -487,17 +484,13 @@ def _callback(session: CallSession, node: CallbackNode) -> Step:
         raise FlowRuntimeError("there is no number to call back (the caller ID is hidden)")
     attributes = session._attributes(node.attributes)
     priority = session._priority(node.priority)
-    play = session._play(node.id, node.prompts)
-    if play is not None:
-        _check((yield play), play)
+    yield from _announce(session, node.id, node.prompts)
     return Callback(node.queue, str(number), priority, attributes, session._customer_id(),
                     tuple(session.path), dict(session.inputs), session.variables["lang"])
 
 
 def _hangup(session: CallSession, node: HangupNode) -> Step:
-    play = session._play(node.id, node.prompts)
-    if play is not None:
-        _check((yield play), play)
+    yield from _announce(session, node.id, node.prompts)
     return Hangup()
 
 
