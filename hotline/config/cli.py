@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from hotline.config.loader import Deployment
+from hotline.config.loader import Deployment, can_serve
 from hotline.config.settings import mask_url
 
 
@@ -52,11 +52,7 @@ def summary(deployment: Deployment) -> dict[str, Any]:
     assert settings is not None and routing is not None
     queues = []
     for name, queue in routing.queues.items():
-        able = sum(
-            1 for agent in routing.agents
-            if agent.capacity.get(queue.channel, 0) > 0
-            and all(agent.skills.get(s, 0) >= lvl for s, lvl in queue.skills.items())
-        )
+        able = sum(1 for agent in routing.agents if can_serve(agent, queue))
         queues.append({
             "name": name,
             "skills": queue.skills,

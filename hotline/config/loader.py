@@ -273,7 +273,7 @@ def check_routing(routing: Routing, doc: YamlDocument, diags: Diagnostics) -> No
                               skill)
 
     for qname, queue in routing.queues.items():
-        if queue.skills and not any(_can_serve(agent, queue) for agent in routing.agents):
+        if queue.skills and not any(can_serve(agent, queue) for agent in routing.agents):
             needed = ", ".join(f"{s} >= {lvl}" for s, lvl in queue.skills.items())
             diags.add(doc.diagnostic(
                 ("queues", qname),
@@ -283,7 +283,8 @@ def check_routing(routing: Routing, doc: YamlDocument, diags: Diagnostics) -> No
             ))
 
 
-def _can_serve(agent: Any, queue: Any) -> bool:
+def can_serve(agent: Any, queue: Any) -> bool:
+    """Whether ``agent`` may take ``queue``'s contacts before any escalation step."""
     if agent.capacity.get(queue.channel, 0) < 1:
         return False
     return all(agent.skills.get(skill, 0) >= level for skill, level in queue.skills.items())
