@@ -194,13 +194,8 @@ def check_routing(routing: Routing, doc: YamlDocument, diags: Diagnostics) -> No
             diags.add(doc.diagnostic(("skills", index), f"skill '{name}' is defined twice"))
 
     def unknown_skill(path: tuple[Any, ...], owner: str, skill: str) -> None:
-        diags.add(doc.diagnostic(
-            path,
-            f"{owner} '{skill}', which is not defined{did_you_mean(skill, skills)}"
-            if did_you_mean(skill, skills) else
-            f"{owner} '{skill}', which is not defined; add it to 'skills' at the top",
-            key=True,
-        ))
+        fix = did_you_mean(skill, skills) or "; add it to 'skills' at the top"
+        diags.add(doc.diagnostic(path, f"{owner} '{skill}', which is not defined{fix}", key=True))
 
     for qname, queue in routing.queues.items():
         for skill in queue.skills:
