@@ -218,16 +218,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     from ivr.customers import CsvCustomers
     from ivr.fastagi import FastAgiServer
+    from ivr.loader import load_flows
     from ivr.runtime import FlowRegistry
 
     if not args.watch_interval > 0:
         raise IvrError(f"--watch-interval must be more than 0 seconds, not {args.watch_interval}")
     root = Path(args.config)
-    registry = FlowRegistry(root)
+    flows, deployment = load_flows(root)
+    registry = FlowRegistry(root, flows=flows)
     customers = CsvCustomers.load(args.customers) if args.customers else None
-    from ivr.loader import load_flows
-
-    _, deployment = load_flows(root)
     bind = args.bind or (deployment.settings.fastagi.bind if deployment.settings
                          else "127.0.0.1:4573")
     host, port = _bind(bind)

@@ -26,12 +26,16 @@ class FlowRegistry:
     """The deployment's flows as of the last valid load."""
 
     def __init__(self, root: Path | str, *, logger: logging.Logger | None = None,
-                 loader: Callable[[Path], FlowSet] | None = None) -> None:
+                 loader: Callable[[Path], FlowSet] | None = None,
+                 flows: FlowSet | None = None) -> None:
+        """``flows``: the version the caller has just loaded from ``root`` (so start-up does
+        not validate the whole deployment twice); without it the registry loads it here."""
         self.root = Path(root)
         self.log = logger or logging.getLogger("ivr.runtime")
         self._load = loader or (lambda root: load_flows(root)[0])
         self._signature = self.signature()
-        self.current: FlowSet = self._load(self.root)  # the first load must succeed
+        # the first load must succeed
+        self.current: FlowSet = flows if flows is not None else self._load(self.root)
         self.rejected = 0
 
     def signature(self) -> Signature:

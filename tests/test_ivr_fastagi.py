@@ -280,6 +280,26 @@ async def test_reload_keeps_calls_on_their_version_and_rejects_bad_edits(
     assert edited.is_set()
 
 
+def test_registry_takes_a_version_loaded_by_its_caller_and_reloads_itself(
+        tmp_path: Path) -> None:
+    from ivr.loader import load_flows
+
+    root = deployment(tmp_path, {"main": "start: bye\nnodes:\n  bye: {type: hangup}\n"})
+    flows, _ = load_flows(root)
+    loads: list[Path] = []
+
+    def loader(folder: Path) -> Any:
+        loads.append(folder)
+        return load_flows(folder)[0]
+
+    registry = FlowRegistry(root, loader=loader, flows=flows)
+    assert registry.current is flows and loads == []  # no second validation at start-up
+    (root / "ivr" / "main.yaml").write_text("start: bye\nnodes:\n  bye: {type: hangup, "
+                                            "prompt: p/bye}\n")
+    assert registry.reload_if_changed() is True
+    assert loads == [root] and registry.current.version != flows.version
+
+
 async def test_500_concurrent_sessions_complete(running: tuple[FastAgiServer, int],
                                                 sink: RecordingSink) -> None:
     server, port = running
