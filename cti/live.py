@@ -28,9 +28,9 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from acd.codec import event_from_json, event_to_json
 from acd.errors import AcdError
@@ -76,6 +76,8 @@ from cti.transitions import CallTransition, CallView, Queued
 from hotline.config.routing import Routing
 from hotline.store import LeaseLost, StateStore, StoreError
 from ivr.customers import CustomerLookup
+
+T = TypeVar("T")
 
 
 class CallObserver(Protocol):
@@ -523,49 +525,49 @@ class LiveEngine:
             await self._deadline_changed.wait()
 
     async def _commands(self) -> None:
-        store = self.store
-        stream = store.key("commands")
-        last = await redis_call(store._call(store.redis.get(store.key("commands", "applied"))))
-        last = last or "0-0"
-        while True:
-            rows = await redis_call(store._call(store.redis.xread(
-                {stream: last}, count=500, block=self.options.command_block_ms)))
-            for _, entries in rows or ():
-                for entry_id, fields in entries:
-                    last = entry_id
-                    try:
-                        data = json.loads(fields["json"])
-                        command = Command(data["type"], data["agent"], data.get("by", "?"),
-                                          data.get("reason"), data.get("seconds"))
-                    except (ValueError, KeyError, TypeError) as exc:
-                        self.log.error("command %s ignored: %s (%r)", entry_id, exc, fields)
-                        continue
-                    self._inbox.put_nowait(("command", entry_id, command))
+        def parse(data: dict[str, Any]) -> Command:
+            return Command(data["type"], data["agent"], data.get("by", "?"),
+                           data.get("reason"), data.get("seconds"))
+
+        def accept(entry_id: str, command: Command) -> None:
+            self._inbox.put_nowait(("command", entry_id, command))
+
+        await self._tail("commands", "command", parse, accept)
 
     async def _callbacks(self) -> None:
         """Callers who asked to be called back (the ``callbacks`` stream), in order; a retry
         waits for its ``due_at`` (engine clock) before it joins the queue again."""
+        def accept(entry_id: str, request: CallbackRequest) -> None:
+            delay = request.due_at - self.clock.now()
+            if delay > 0:
+                self._spawn(self._later(delay, ("callback", None, request)),
+                            f"callback-due-{request.contact}", request.call_id)
+            else:
+                self._inbox.put_nowait(("callback", entry_id, request))
+
+        await self._tail("callbacks", "callback", CallbackRequest.from_json, accept)
+
+    async def _tail(self, stream: str, what: str, parse: Callable[[dict[str, Any]], T],
+                    accept: Callable[[str, T], None]) -> None:
+        """Read ``stream`` for ever, from the entry after ``<stream>:applied``; each entry's
+        JSON goes through ``parse`` to ``accept`` in order, one that does not parse is logged
+        (as a ``what``) and skipped."""
         store = self.store
-        stream = store.key("callbacks")
-        last = await redis_call(store._call(store.redis.get(store.key("callbacks", "applied"))))
+        key = store.key(stream)
+        last = await redis_call(store._call(store.redis.get(store.key(stream, "applied"))))
         last = last or "0-0"
         while True:
             rows = await redis_call(store._call(store.redis.xread(
-                {stream: last}, count=500, block=self.options.command_block_ms)))
+                {key: last}, count=500, block=self.options.command_block_ms)))
             for _, entries in rows or ():
                 for entry_id, fields in entries:
                     last = entry_id
                     try:
-                        request = CallbackRequest.from_json(json.loads(fields["json"]))
+                        value = parse(json.loads(fields["json"]))
                     except (ValueError, KeyError, TypeError) as exc:
-                        self.log.error("callback %s ignored: %s (%r)", entry_id, exc, fields)
+                        self.log.error("%s %s ignored: %s (%r)", what, entry_id, exc, fields)
                         continue
-                    delay = request.due_at - self.clock.now()
-                    if delay > 0:
-                        self._spawn(self._later(delay, ("callback", None, request)),
-                                    f"callback-due-{request.contact}", request.call_id)
-                    else:
-                        self._inbox.put_nowait(("callback", entry_id, request))
+                    accept(entry_id, value)
 
     async def _later(self, delay: float, item: tuple[Any, ...]) -> None:
         await self.clock.sleep(delay)
