@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hotline.config.diagnostics import Diagnostic
 from ivr.errors import IvrError
@@ -142,7 +143,7 @@ def _test(args: argparse.Namespace) -> int:
         raise IvrError("name the flow to test (or use --all)")
     root, name = resolve(args.flow, args.config)
     flows, deployment = load_flows(root)
-    at = _parse_time(args.at, deployment)
+    at = _parse_time(args.at, _zone(deployment))
     customers = CsvCustomers.load(args.customers) if args.customers else None
     run = run_flow(flows, name, caller=args.caller, digits=parse_digits(args.digits), at=at,
                    find=customers.find if customers else None)
@@ -160,10 +161,12 @@ def _test(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_time(text: str | None, deployment: Any) -> dt.datetime:
-    from zoneinfo import ZoneInfo
+def _zone(deployment: Any) -> ZoneInfo:
+    """The deployment's time zone (hotline.yaml ``timezone``): flows read the local hour."""
+    return ZoneInfo(deployment.settings.timezone if deployment.settings else "UTC")
 
-    zone = ZoneInfo(deployment.settings.timezone if deployment.settings else "UTC")
+
+def _parse_time(text: str | None, zone: ZoneInfo) -> dt.datetime:
     if text is None:
         return dt.datetime.now(zone)
     try:
@@ -214,8 +217,6 @@ def _bind(text: str) -> tuple[str, int]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from zoneinfo import ZoneInfo
-
     from ivr.customers import CsvCustomers
     from ivr.fastagi import FastAgiServer
     from ivr.loader import load_flows
@@ -232,7 +233,7 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = _bind(bind)
     log = logging.getLogger("ivr.serve")
 
-    zone = ZoneInfo(deployment.settings.timezone if deployment.settings else "UTC")
+    zone = _zone(deployment)
 
     async def main() -> None:
         # the call's time in the deployment's zone, so 'now.hour' means the local hour
