@@ -78,8 +78,8 @@ class ErlangAResult:
 
 def offered_load(calls_per_hour: float, aht_s: float) -> float:
     """Offered load in Erlangs: agents the traffic would keep busy."""
-    _check_number("calls_per_hour", calls_per_hour, minimum=0.0, inclusive=True)
-    _check_number("aht_s", aht_s, minimum=0.0, inclusive=False)
+    check_number("calls_per_hour", calls_per_hour, minimum=0.0, inclusive=True)
+    check_number("aht_s", aht_s, minimum=0.0, inclusive=False)
     return float(calls_per_hour) * float(aht_s) / 3600.0
 
 
@@ -92,7 +92,7 @@ def erlang_c(*, calls_per_hour: float, aht_s: float, agents: int, target_s: floa
     """
     load = offered_load(calls_per_hour, aht_s)
     n = _check_agents(agents)
-    _check_number("target_s", target_s, minimum=0.0, inclusive=True)
+    check_number("target_s", target_s, minimum=0.0, inclusive=True)
     if load == 0.0:
         return ErlangCResult(n, 0.0, 0.0, 1.0, 0.0, 0.0, True)
     if load >= n:
@@ -129,8 +129,8 @@ def erlang_a(
     """
     load = offered_load(calls_per_hour, aht_s)
     n = _check_agents(agents)
-    _check_number("target_s", target_s, minimum=0.0, inclusive=True)
-    _check_number("patience_s", patience_s, minimum=0.0, inclusive=False)
+    check_number("target_s", target_s, minimum=0.0, inclusive=True)
+    check_number("patience_s", patience_s, minimum=0.0, inclusive=False)
     if load == 0.0:
         return ErlangAResult(n, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0)
     aht = float(aht_s)
@@ -288,7 +288,8 @@ def _logaddexp(x: float, y: float) -> float:
     return high + math.log1p(math.exp(low - high))
 
 
-def _check_number(name: str, value: object, *, minimum: float, inclusive: bool) -> None:
+def check_number(name: str, value: object, *, minimum: float, inclusive: bool) -> None:
+    """Refuse a ``value`` that is not a finite number ``>= minimum`` (``>`` if not inclusive)."""
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise AnalyticsInputError(f"{name} must be a finite number, got {value!r}")
     if value < minimum or (not inclusive and value == minimum):

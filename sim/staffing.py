@@ -27,7 +27,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sim.erlang import ErlangAResult, ErlangCResult, erlang_a, erlang_c, offered_load
+from sim.erlang import (
+    ErlangAResult,
+    ErlangCResult,
+    check_number,
+    erlang_a,
+    erlang_c,
+    offered_load,
+)
 from sim.errors import AnalyticsInputError, StaffingError
 from sim.intraday_forecast import ForecastInterval
 
@@ -127,7 +134,9 @@ def staff(
         )
 
     if patience_s is not None:
-        figures_for(1)  # validates patience_s before any search
+        # Checked here, not by computing one agent's figures: the search never needs them, and
+        # at a heavy load with a long patience they alone would exceed Erlang A's state limit.
+        check_number("patience_s", patience_s, minimum=0.0, inclusive=False)
     if load == 0.0:
         idle: Figures = (
             ErlangCResult(0, 0.0, 0.0, 1.0, 0.0, 0.0, True)

@@ -290,3 +290,20 @@ def test_unreadable_forecast_and_bad_interval_length(tmp_path: Path) -> None:
     binary.write_bytes(b"interval,calls,aht\n\xff\xfe\n")
     with pytest.raises(ForecastError, match="not UTF-8"):
         load_forecast(binary, interval_minutes=30)
+
+
+def test_a_long_patience_at_a_heavy_load_is_staffed_not_refused() -> None:
+    """Only counts near the load are ever evaluated: one agent's Erlang A (ten million queue
+    states here, past its limit) must not be computed just to validate the patience."""
+    targets = StaffingTargets(20, service_level=0.8)
+    result = staff(calls_per_hour=36000, aht_s=360, targets=targets, patience_s=1e6)
+    assert result.figures.service_level >= 0.8
+    below = erlang_a(calls_per_hour=36000, aht_s=360, agents=result.agents_needed - 1,
+                     target_s=20, patience_s=1e6)
+    assert below.service_level < 0.8
+
+
+def test_an_invalid_patience_is_refused_before_the_search() -> None:
+    with pytest.raises(AnalyticsInputError, match=r"patience_s must be > 0, got -5"):
+        staff(calls_per_hour=100, aht_s=180, targets=StaffingTargets(20, service_level=0.8),
+              patience_s=-5)
