@@ -200,7 +200,7 @@ class Simulation:
         self._in_target = plan.target_s
 
         # -- daily overdispersion ------------------------------------------------------------
-        cv = plan.extra.get("daily_cv", 0.0)
+        cv = plan.daily_cv
         days = int(len(plan.rates) * plan.slot_s // 86400) + 1
         if cv > 0:
             shape = 1.0 / (cv * cv)

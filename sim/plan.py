@@ -14,7 +14,7 @@ can be manned around the clock while no more people work at once than the shifts
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,7 +64,7 @@ class Plan:
     target_s: float
     slot_s: float  # length of one arrival-profile slot
     rates: list[float]  # arrivals per second, one per slot from start to the end of arrivals
-    daily_factors: list[float]
+    daily_cv: float  # coefficient of variation of the gamma-mixed day factor (0: none)
     queue: str | None
     ivr: IvrSpec | None
     flows: Any
@@ -80,8 +80,6 @@ class Plan:
     ring_timeout_s: float
     shift_events: list[ShiftEvent]
     synthetic: list[str]
-    seats: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def measure_start(self) -> float:
@@ -136,13 +134,12 @@ def compile_scenario(scenario: Scenario, *, agents: int | None = None,
         roster = [Agent(id=f"s{i:04d}", name=f"Synthetic {i}", extension=f"{10000 + i}",
                         skills=dict(spec.agents.synthetic.skills)) for i in range(count)]
         synthetic = [a.id for a in roster]
-        seats = count
     else:
         if agents is not None:
             raise ScenarioError(f"scenario '{scenario.name}' staffs by shifts; a sweep over "
                                 "--agents needs synthetic agents (sweep --volume or --aht)")
-        roster, shift_events, seats = _shifts(scenario, zone, start,
-                                              start + arrivals_end + DRAIN_H * 3600.0)
+        roster, shift_events = _shifts(scenario, zone, start,
+                                       start + arrivals_end + DRAIN_H * 3600.0)
     model = routing.model_copy(update={"queues": queues, "agents": roster})
 
     # -- durations -----------------------------------------------------------------------------
@@ -158,7 +155,7 @@ def compile_scenario(scenario: Scenario, *, agents: int | None = None,
     return Plan(
         name=scenario.name, routing=model, timezone=zone, start=start, warmup_s=warmup_s,
         duration_s=duration_s, interval_s=spec.interval_minutes * 60.0, target_s=float(target),
-        slot_s=slot_s, rates=rates, daily_factors=[], queue=spec.queue, ivr=spec.ivr,
+        slot_s=slot_s, rates=rates, daily_cv=spec.arrivals.daily_cv, queue=spec.queue, ivr=spec.ivr,
         flows=deployment.sections.get("ivr") if spec.ivr is not None else None,
         handling=handling, default_handling=dist(spec.handling.default, aht_factor),
         patience=dist(spec.patience) if spec.patience is not None else None,
@@ -167,8 +164,7 @@ def compile_scenario(scenario: Scenario, *, agents: int | None = None,
         rona_probability=spec.rona_probability, rona_ready_after_s=spec.rona_ready_after_s,
         answer_s=spec.answer_s, callback_accept=spec.callback_accept,
         ring_timeout_s=float(routing.settings.ring_timeout_s), shift_events=shift_events,
-        synthetic=synthetic, seats=seats,
-        extra={"daily_cv": spec.arrivals.daily_cv},
+        synthetic=synthetic,
     )
 
 
@@ -185,19 +181,17 @@ def _distribution(scenario: Scenario, d: DistributionSpec, factor: float) -> Dis
 
 
 def _shifts(scenario: Scenario, zone: ZoneInfo, start: float,
-            until: float) -> tuple[list[Agent], list[ShiftEvent], int]:
+            until: float) -> tuple[list[Agent], list[ShiftEvent]]:
     routing = scenario.deployment.routing
     assert routing is not None
     by_id = {a.id: a for a in routing.agents}
     known = [a.id for a in routing.agents]
     roster: list[Agent] = []
     events: list[ShiftEvent] = []
-    seats: set[str] = set()
     first_day = dt.datetime.fromtimestamp(start, zone).date() - dt.timedelta(days=1)
     days = int((until - start) // 86400) + 2
     for shift in scenario.spec.agents.shifts:
         members = expand_agents(shift.agents, known)
-        seats.update(members)
         clones = []
         for agent_id in members:
             base = by_id[agent_id]
@@ -223,4 +217,4 @@ def _shifts(scenario: Scenario, zone: ZoneInfo, start: float,
                                              pause.minutes))
                 events.append(ShiftEvent(t1, SHIFT_END, agent_id))
     events.sort(key=lambda e: (e.t, e.kind != SHIFT_END))  # a shift ends before the next begins
-    return roster, events, len(seats)
+    return roster, events
