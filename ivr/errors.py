@@ -12,7 +12,6 @@ The exceptions below are the expected failures of running flows::
           ├── UnknownFlowError     (a request names a flow the FlowSet does not have)
           ├── AgiProtocolError     (bytes from Asterisk that are not FastAGI)
           ├── CallerHungUp         (the channel hung up while the runtime talked to it)
-          ├── LookupFailed         (the customer lookup failed or timed out)
           └── CustomerFileError    (the --customers CSV cannot be read)
 """
 
@@ -54,10 +53,6 @@ class AgiProtocolError(IvrError):
 
 class CallerHungUp(IvrError):
     error_id = "ivr_caller_hung_up"
-
-
-class LookupFailed(IvrError):
-    error_id = "ivr_lookup_failed"
 
 
 class CustomerFileError(IvrError):
