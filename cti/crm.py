@@ -34,24 +34,9 @@ from urllib.parse import quote
 
 import httpx
 
-from cti.customers import CustomerLookupError
+from cti.errors import CrmError, CrmResponseError, CrmTimeout
 from hotline.config.settings import mask_url
 from ivr.customers import Customer, normalize_phone
-
-
-class CrmError(CustomerLookupError):
-    """The CRM did not give a usable answer."""
-
-    error_id = "crm_unavailable"
-
-
-class CrmTimeout(CrmError):
-    error_id = "crm_timeout"
-    status = 504
-
-
-class CrmResponseError(CrmError):
-    error_id = "crm_bad_response"
 
 
 class HttpCrm:

@@ -15,12 +15,7 @@ brackets, slashes and dots removed), so ``+49 30 1234-567`` finds ``+49301234567
 becomes an attribute (numbers become numbers). Rows are upserted by ``id`` in one transaction:
 a file with any bad row writes nothing and every bad row is reported as ``file:line: problem``.
 
-Errors (they join the CTI tree)::
-
-    CtiError
-     └── CustomerError
-          ├── CustomerImportError     (a CSV file that cannot be imported; ``details.problems``)
-          └── CustomerLookupError     (the lookup itself failed; cti.crm adds its own kinds)
+Its errors (``CustomerError`` and below) are in :mod:`cti.errors`.
 """
 
 from __future__ import annotations
@@ -36,46 +31,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cti.errors import CtiError
+from cti.errors import CustomerError, CustomerImportError
 from hotline.db import Database, tables
 from ivr.customers import TEXT_COLUMNS, Customer, normalize_phone
 
 COLUMNS = ("id", "name", "phone", "account", "tier", "email")
 DEFAULT_TIER = "standard"
-MAX_REPORTED = 20  # problems listed in the message; all of them are in details
 CHUNK = 500
 _LIMITS = {"id": 64, "name": 200, "account": 40, "tier": 20, "email": 200}
 _PHONE = re.compile(r"^\+?\d{2,39}$")  # normalised; fits the 40-character column
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-class CustomerError(CtiError):
-    """Root of the customer-record errors."""
-
-    error_id = "customer_error"
-    status = 400
-
-
-class CustomerImportError(CustomerError):
-    """A customer CSV file with problems; nothing of it was written."""
-
-    error_id = "customer_import_invalid"
-    status = 422
-
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        shown = problems[:MAX_REPORTED]
-        more = len(problems) - len(shown)
-        text = "\n".join(shown) + (f"\n... and {more} more problem(s)" if more else "")
-        super().__init__(f"cannot import {path}; nothing was written:\n{text}",
-                         details={"file": str(path), "problems": problems})
-        self.problems = problems
-
-
-class CustomerLookupError(CustomerError):
-    """The customer source could not answer (the IVR takes its fallback, the pop shows none)."""
-
-    error_id = "customer_lookup_failed"
-    status = 502
 
 
 def record_of(row: Mapping[str, Any]) -> dict[str, Any]:

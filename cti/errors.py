@@ -1,4 +1,4 @@
-"""Errors of the CTI core (AMI bridge, call tracking, live engine).
+"""Errors of the CTI core (AMI bridge, call tracking, live engine, customer records).
 
 Every expected failure of ``cti`` is one of these; third-party and socket exceptions are
 translated at the AMI client boundary (``cti.ami.client``) and nowhere else::
@@ -16,12 +16,22 @@ translated at the AMI client boundary (``cti.ami.client``) and nowhere else::
           │    ├── AmiConnectionError         (cannot connect, or the connection was lost)
           │    │    └── AmiKeepaliveTimeout   (Ping unanswered: half-open connection)
           │    └── AmiNotConnected            (action sent while no session is logged in)
-          └── (the live engine's errors join here)
+          ├── CustomerError                   (customer records: cti.customers, cti.crm)
+          │    ├── CustomerImportError        (a CSV file that cannot be imported)
+          │    └── CustomerLookupError        (the customer source could not answer)
+          │         └── CrmError              (the CRM did not give a usable answer)
+          │              ├── CrmTimeout       (no answer in time)
+          │              └── CrmResponseError (an HTTP error, or not a customer as JSON)
+          └── ApiError                        (the HTTP/WebSocket API: cti.api.errors)
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hotline.errors import HotlineError
+
+MAX_REPORTED = 20  # import problems listed in the message; all of them are in details
 
 
 class CtiError(HotlineError):
@@ -119,3 +129,47 @@ class AmiNotConnected(AmiError):
 
     error_id = "ami_not_connected"
     status = 503
+
+
+class CustomerError(CtiError):
+    """Root of the customer-record errors."""
+
+    error_id = "customer_error"
+    status = 400
+
+
+class CustomerImportError(CustomerError):
+    """A customer CSV file with problems; nothing of it was written."""
+
+    error_id = "customer_import_invalid"
+    status = 422
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        shown = problems[:MAX_REPORTED]
+        more = len(problems) - len(shown)
+        text = "\n".join(shown) + (f"\n... and {more} more problem(s)" if more else "")
+        super().__init__(f"cannot import {path}; nothing was written:\n{text}",
+                         details={"file": str(path), "problems": problems})
+        self.problems = problems
+
+
+class CustomerLookupError(CustomerError):
+    """The customer source could not answer (the IVR takes its fallback, the pop shows none)."""
+
+    error_id = "customer_lookup_failed"
+    status = 502
+
+
+class CrmError(CustomerLookupError):
+    """The CRM did not give a usable answer."""
+
+    error_id = "crm_unavailable"
+
+
+class CrmTimeout(CrmError):
+    error_id = "crm_timeout"
+    status = 504
+
+
+class CrmResponseError(CrmError):
+    error_id = "crm_bad_response"
