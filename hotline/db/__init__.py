@@ -49,6 +49,12 @@ def _normalise(url: str) -> str:
     return url
 
 
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
 class Database:
     """A migrated database: an engine plus transactional helpers."""
 
@@ -77,8 +83,7 @@ class Database:
         (an advisory lock on PostgreSQL, a lock file beside a SQLite file), so the second
         process finds the schema already current instead of racing to create it.
         """
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
+        config = _alembic_config()
         try:
             with self._migration_lock(), self.engine.begin() as connection:
                 if connection.dialect.name == "postgresql":
@@ -109,9 +114,7 @@ class Database:
 
     @staticmethod
     def head_revisions() -> set[str]:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        return set(ScriptDirectory.from_config(config).get_heads())
+        return set(ScriptDirectory.from_config(_alembic_config()).get_heads())
 
     def close(self) -> None:
         self.engine.dispose()
