@@ -16,10 +16,15 @@ from pathlib import Path
 FIXTURE = Path(__file__).parent / "fixtures" / "asterisk" / "fastagi_session.txt"
 
 
+def transcript() -> list[tuple[str, str]]:
+    """(direction, line with its LF) for every protocol line of the recording."""
+    with FIXTURE.open(newline="") as handle:
+        return [(line[:3], line[4:]) for line in handle if line.startswith(("<<< ", ">>> "))]
+
+
 def recorded() -> tuple[list[str], dict[str, str]]:
     """The environment lines and, per command verb, the reply Asterisk sent in the recording."""
-    with FIXTURE.open(newline="") as handle:
-        lines = [(line[:3], line[4:]) for line in handle if line.startswith(("<<< ", ">>> "))]
+    lines = transcript()
     end = next(i for i, (d, text) in enumerate(lines) if d == "<<<" and text == "\n")
     env = [text for _, text in lines[: end + 1]]
     replies: dict[str, str] = {}

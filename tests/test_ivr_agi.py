@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from fastagi_fake import transcript
 
 from ivr.agi import AgiReply, EnvironmentParser, ReplyParser, format_command, quote
 from ivr.errors import AgiProtocolError, CallerHungUp
-
-FIXTURE = Path(__file__).parent / "fixtures" / "asterisk" / "fastagi_session.txt"
-
-
-def transcript() -> list[tuple[str, str]]:
-    """(direction, line with its LF) for every protocol line of the recording."""
-    with FIXTURE.open(newline="") as handle:
-        return [(line[:3], line[4:]) for line in handle if line.startswith(("<<< ", ">>> "))]
 
 
 def test_environment_from_the_recording() -> None:
