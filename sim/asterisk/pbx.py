@@ -373,10 +373,6 @@ class Pbx:
         if pending is not None and not pending.done():
             pending.set_result("ANSWER")
 
-    def is_ringing(self, agent_channel: str) -> bool:
-        return (self._dial_of_agent(agent_channel) is not None
-                or agent_channel in self._originating)
-
     def reject(self, agent_channel: str) -> None:
         """The agent's phone declines the call (Dial ends BUSY, the caller goes back to wait)."""
         dial = self._dial_of_agent(agent_channel)

@@ -144,10 +144,6 @@ class CallerBot:
         self._timers = _Timers()
 
     @property
-    def free_slots(self) -> int:
-        return len(self._free)
-
-    @property
     def busy(self) -> int:
         return len(self._calls)
 
