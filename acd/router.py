@@ -216,8 +216,6 @@ class Router:
         """Let time pass to ``now``, applying every timer due by then."""
         return self.handle(Tick(now))
 
-    advance = tick
-
     def next_deadline(self) -> float | None:
         """When the next timer falls due (call :meth:`tick` then), or ``None`` if none is set.
 
