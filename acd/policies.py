@@ -1,6 +1,6 @@
 """Agent-selection policies: which of the eligible free agents gets a new contact.
 
-A policy is a plain function ``(candidates, req, t, memory) -> agent``; ``candidates`` come
+A policy is a plain function ``(candidates, req, t, queue, memory) -> agent``; ``candidates`` come
 sorted by their position in routing.yaml and every rule ends in that position, so a choice
 never depends on the order of a set and a restored Router chooses exactly as the original.
 
