@@ -118,7 +118,7 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
                 tasks.create_task(fastagi.serve_forever(), name="fastagi")
                 tasks.create_task(registry.watch(), name="ivr-watch")
             if options.http:
-                api = _api_server(deployment, store, database, zone)
+                api = _api_server(deployment, store, database, zone, policy)
                 addresses["http"] = api.url
                 tasks.create_task(api.serve(), name="http")
             if options.routing:
@@ -188,7 +188,7 @@ def recording_policy(deployment: Deployment) -> RecordingPolicy:
 
 
 def _api_server(deployment: Deployment, store: StateStore, database: Database,
-                zone: ZoneInfo) -> ApiServer:
+                zone: ZoneInfo, policy: RecordingPolicy) -> ApiServer:
     """The API app (cti.api) with the recording and QA routers, served by uvicorn here."""
     from cti.api.app import create_app
     from cti.api.server import ApiServer
@@ -201,7 +201,6 @@ def _api_server(deployment: Deployment, store: StateStore, database: Database,
     assert deployment.settings is not None
     tokens = TokenStore(database)
     principal = principal_dependency(tokens)
-    policy = recording_policy(deployment)
     section = deployment.sections.get("qa")
     forms = {form.name: form for form in getattr(section, "forms", [])}
     controls = StoreRecordingControls(database, store, asyncio.get_running_loop())

@@ -39,7 +39,7 @@ class RedisQueueSink:
 
     async def callback(self, call: AgiEnvironment, request: Callback) -> None:
         """Append the caller's callback to the ``callbacks`` stream; the leader registers it
-        with the Router (the caller's place is kept from now) and calls back (cti.callbacks)."""
+        with the Router (the caller's place is kept from now) and calls back (cti.offers)."""
         asked = CallbackRequest(
             "callback_request", f"cb-{call.uniqueid}", call.uniqueid, request.number,
             request.queue, int(request.priority), dict(request.attributes),
