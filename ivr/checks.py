@@ -32,6 +32,7 @@ from ivr.flow import (
     SetNode,
     SubflowNode,
 )
+from ivr.schema import MenuSpec
 
 if TYPE_CHECKING:
     from ivr.loader import FlowSource
@@ -304,14 +305,14 @@ def _strongly_connected(graph: dict[str, list[str]]) -> list[list[str]]:
 
 def _check_menus(flow: Flow, source: FlowSource) -> None:
     for node_id, spec in source.specs.items():
-        if getattr(spec, "type", None) != "menu":
+        if not isinstance(spec, MenuSpec):
             continue
-        if spec.timeout_s is None:  # type: ignore[attr-defined]
+        if spec.timeout_s is None:
             source.error(("nodes", node_id),
                          f"menu '{node_id}' has no timeout_s: a caller who presses nothing "
                          "would wait forever; add for example 'timeout_s: 5'", key=True)
-        if spec.fallback is None:  # type: ignore[attr-defined]
-            tries = spec.retries + 1  # type: ignore[attr-defined]
+        if spec.fallback is None:
+            tries = spec.retries + 1
             source.error(("nodes", node_id),
                          f"menu '{node_id}' has no fallback: say where callers go after "
                          f"{tries} missing or invalid choices, for example 'fallback: operator'",
