@@ -36,6 +36,7 @@ from ivr.loader import load_flows
 from ivr.tester import run_flow, run_test, run_tests
 
 NOW = dt.datetime(2026, 11, 23, 10, 0)
+MAIN_FLOWS = load_flows(CONFIG)[0]  # the shipped flows, loaded once (a FlowSet is immutable)
 
 FLOWS = {
     "menu": """\
@@ -303,25 +304,22 @@ def test_unknown_flow_and_misuse() -> None:
 
 
 def test_the_shipped_flows_pass_their_own_test_cases() -> None:
-    flows, _ = load_flows(CONFIG)
-    reports = run_tests(flows)
+    reports = run_tests(MAIN_FLOWS)
     assert len(reports) >= 8
     assert [r.name for r in reports if not r.passed] == []
 
 
 def test_a_wrong_expectation_is_reported() -> None:
-    flows, _ = load_flows(CONFIG)
-    test = flows.get("main").tests[0]
+    test = MAIN_FLOWS.get("main").tests[0]
     wrong = dataclasses.replace(test, expect_outcome={"type": "queue", "queue": "sales",
                                                       "attributes": {"vip": True}})
-    report = run_test(flows, "main", wrong)
+    report = run_test(MAIN_FLOWS, "main", wrong)
     assert report.problems == ("outcome queue was 'billing', expected 'sales'",
                                "outcome attributes.vip was False, expected True")
 
 
 def test_offline_run_with_digits_and_time(tmp_path: Path) -> None:
-    flows, _ = load_flows(CONFIG)
-    run = run_flow(flows, "main", caller="+4930", digits=["2", "3", "2"],
+    run = run_flow(MAIN_FLOWS, "main", caller="+4930", digits=["2", "3", "2"],
                    at=dt.datetime(2026, 12, 25, 10), find=lambda by, value: None)
     assert run.path[-2:] == ["sales_closed", "sales_voicemail"]
     assert run.outcome == {"type": "voicemail", "mailbox": "300@hotline"}
@@ -343,8 +341,7 @@ class ExplodingRecord(Mapping[str, object]):
 
 def test_an_unexpected_exception_is_logged_and_still_falls_back(
         caplog: pytest.LogCaptureFixture) -> None:
-    flows, _ = load_flows(CONFIG)
-    call = CallSession(flows, "main", caller_id="1", now=NOW, uniqueid="77.1")
+    call = CallSession(MAIN_FLOWS, "main", caller_id="1", now=NOW, uniqueid="77.1")
     call.start()
     call.send(None)
     assert isinstance(call.send(Digits("1")), Lookup)
@@ -383,7 +380,6 @@ def test_failure_messages_never_show_sensitive_digits(tmp_path: Path) -> None:
     assert "4711" not in repr(run.as_json())
 
 
-MAIN_FLOWS = load_flows(CONFIG)[0]
 QUEUES = {"billing", "technical", "sales", "complaints", "general"}
 
 
