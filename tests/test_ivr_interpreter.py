@@ -301,6 +301,12 @@ def test_unknown_flow_and_misuse() -> None:
     empty = FlowSet({}, "general", "v0")
     with pytest.raises(UnknownFlowError, match="there is no IVR flow 'main' \\(flows: none\\)"):
         CallSession(empty, "main", caller_id="1", now=NOW)
+    call = CallSession(MAIN_FLOWS, "main", caller_id="1", now=NOW, uniqueid="9.1")
+    with pytest.raises(IvrError, match=r"call 9\.1: send\(\) before start\(\)"):
+        call.send(None)
+    call.start()
+    with pytest.raises(IvrError, match=r"call 9\.1: the session has already started"):
+        call.start()
 
 
 def test_the_shipped_flows_pass_their_own_test_cases() -> None:
