@@ -389,12 +389,8 @@ class RoutingEngine:
         if contact_id in self._contacts:
             return []  # a re-announcement of a caller already routed
         request = self._requests.pop(contact_id, None)
-        queue_name = request.queue if request is not None else queue
-        if queue_name not in self.router.queue_names():
-            fallback = self._default_queue or self.router.queue_names()[0]
-            self.log.warning("contact %s: queue %r is not in routing.yaml; using %r",
-                             contact_id, queue_name, fallback)
-            queue_name = fallback
+        queue_name = self._known_queue(request.queue if request is not None else queue,
+                                       contact_id)
         record = ContactRecord(contact_id, call_id, channel, self._caller_ids.get(call_id, ""),
                                queue_name, enqueued_at=now)
         if request is not None:
