@@ -16,9 +16,11 @@ from ivr_helpers import CONFIG, deployment
 from ivr.agi import AgiEnvironment
 from ivr.commands import Abandoned, Callback, Queue
 from ivr.fastagi import FastAgiServer
+from ivr.loader import load_flows
 from ivr.runtime import FlowRegistry
 
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0)
+SHIPPED = load_flows(CONFIG)[0]  # the shipped flows, validated once for every test here
 
 
 class RecordingSink:
@@ -66,7 +68,7 @@ async def serve(registry: FlowRegistry, sink: RecordingSink, lookup: Any = None
 
 @pytest.fixture
 async def running(sink: RecordingSink) -> AsyncIterator[tuple[FastAgiServer, int]]:
-    server, port = await serve(FlowRegistry(CONFIG), sink,
+    server, port = await serve(FlowRegistry(CONFIG, flows=SHIPPED), sink,
                                DictLookup({"2001": {"id": "C-1", "tier": "gold"}},
                                           by_account={"0123456789": {"id": "C-2",
                                                                      "balance": 118.4}}))
@@ -282,8 +284,6 @@ async def test_reload_keeps_calls_on_their_version_and_rejects_bad_edits(
 
 def test_registry_takes_a_version_loaded_by_its_caller_and_reloads_itself(
         tmp_path: Path) -> None:
-    from ivr.loader import load_flows
-
     root = deployment(tmp_path, {"main": "start: bye\nnodes:\n  bye: {type: hangup}\n"})
     flows, _ = load_flows(root)
     loads: list[Path] = []
@@ -350,7 +350,7 @@ async def test_callers_hear_the_recording_notice_before_the_hand_over(
         "kind": "recording_policy",
         "defaults": {"consent_prompt": True, "consent_sound": "hotline/recording-consent"},
         "queues": {"general": {"never": True}}})
-    server = FastAgiServer(FlowRegistry(CONFIG), sink=sink, clock=lambda: MONDAY_10,
+    server = FastAgiServer(FlowRegistry(CONFIG, flows=SHIPPED), sink=sink, clock=lambda: MONDAY_10,
                            consent=policy.consent_prompt_for)
     port = await server.start("127.0.0.1", 0)
     try:
