@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from hotline.cli import main
 from sim.scenario import load_scenario
 from sim.sip.bots import AnswerBehaviour
-from sim.sip.cli import main
 from sim.sip.errors import LoadRunError
 from sim.sip.generator import LoadOptions, Progress, run_load
 from sim.sip.plan import CallerScript, CallPlan, DtmfStep, plan_from_options

@@ -21,12 +21,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hotline.cli import main
 from ivr.commands import Digits, Gather, Lookup, LookupResult, Menu, Play, Say
 from ivr.customers import CsvCustomers
 from ivr.interpreter import CallSession
 from sim.plan import compile_scenario
 from sim.scenario import Scenario, load_scenario
-from sim.sip.cli import main
 from sim.sip.errors import LoadPlanError
 from sim.sip.plan import CallerScript
 from sim.sip.scenario_plan import (

@@ -19,12 +19,10 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from hotline.errors import HotlineError
 from sim.sip.errors import LoadPlanError, SipUnavailable
 from sim.sip.plan import CallPlan
 
@@ -362,18 +360,3 @@ def _read_agents(path: Path) -> tuple[tuple[str, ...], tuple[str, ...], tuple[st
     return (tuple(r[0].strip() for r in rows), tuple(r[1] for r in rows),
             tuple(r[2].strip() if len(r) == 3 else "" for r in rows))
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry (``python -m sim.sip.cli``) until ``hotline`` wires ``register``."""
-    parser = argparse.ArgumentParser(prog="hotline")
-    register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except HotlineError as error:
-        print(f"hotline: {error}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
