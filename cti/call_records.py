@@ -138,12 +138,6 @@ class CallLedger:
         call.attributes = dict(request.attributes)
         call.caller_id = call.caller_id or request.caller_id
 
-    def queue_changed(self, call_id: str, queue: str) -> None:
-        """The Router routed the call in ``queue`` (an unknown one fell back, an overflow)."""
-        call = self._calls.get(call_id)
-        if call is not None:
-            call.queue = queue
-
     def variable(self, call_id: str, at: float, name: str, value: str) -> None:
         if name == "HOTLINE_OUTCOME":
             self._call(call_id, at).ivr_outcome = value
