@@ -57,9 +57,6 @@ _TOKEN = re.compile(r"""
 
 KEYWORDS = {"and", "or", "not", "in", "true", "false", "none"}
 DATE_FIELDS = {"hour", "minute", "weekday", "day", "month", "year"}
-FUNCTIONS = {
-    "open", "holiday", "len", "startswith", "endswith", "lower", "upper", "str", "int", "number",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,3 +481,7 @@ _FUNCTIONS: dict[str, Callable[..., Evaluator]] = {
     "int": _number(True),
     "number": _number(False),
 }
+
+# every function an expression may call: the calendar ones, compiled by the parser itself, and
+# the plain ones above
+FUNCTIONS = frozenset({"open", "holiday", *_FUNCTIONS})
