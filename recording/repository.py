@@ -30,6 +30,7 @@ from recording.control import (
     SegmentStopped,
 )
 from recording.errors import RecordingError, RecordingNotFound
+from recording.qa.sampling import as_utc
 from recording.storage import RecordingStorage
 
 R = tables.recordings
@@ -87,16 +88,6 @@ class SearchQuery:
 
 def _utc(at: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(at, dt.UTC)
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    # Rows hold UTC; SQLite stores datetimes without their offset, so bounds must be UTC too.
-    return _aware(value).astimezone(dt.UTC)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands datetimes back naive; they were stored in UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 class RecordingRepository:
@@ -207,10 +198,11 @@ class RecordingRepository:
                               (R.c.status, query.status)):
             if value is not None:
                 conditions.append(column == value)
+        # rows hold UTC and SQLite keeps no offset, so the bounds must be UTC too
         if query.started_from is not None:
-            conditions.append(R.c.started_at >= _as_utc(query.started_from))
+            conditions.append(R.c.started_at >= as_utc(query.started_from))
         if query.started_to is not None:
-            conditions.append(R.c.started_at < _as_utc(query.started_to))
+            conditions.append(R.c.started_at < as_utc(query.started_to))
         if query.min_duration_s is not None:
             conditions.append(R.c.duration_s >= query.min_duration_s)
         if query.max_duration_s is not None:
@@ -308,7 +300,7 @@ def _row(found: Any) -> RecordingRow:
     m = found._mapping
     return RecordingRow(
         id=m["id"], call_id=m["call_id"], segment=m["segment"], agent_id=m["agent_id"],
-        queue=m["queue"], customer_id=m["customer_id"], started_at=_aware(m["started_at"]),
+        queue=m["queue"], customer_id=m["customer_id"], started_at=as_utc(m["started_at"]),
         duration_s=m["duration_s"], path=m["path"], size_bytes=m["size_bytes"],
         sha256=m["sha256"], retention_until=m["retention_until"], status=m["status"],
         pauses=list(m["pauses"] or []), flags=list(m["flags"] or []),
