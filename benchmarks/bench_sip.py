@@ -28,7 +28,7 @@ import psutil
 
 from sim.sip.bots import AnswerBehaviour, AnsweredCall, CallResult
 from sim.sip.generator import LoadOptions, Progress, run_load
-from sim.sip.plan import CallerScript, CallPlan, DtmfStep
+from sim.sip.plan import CallerScript, CallPlan, DtmfStep, peak_overlap
 from sim.sip.report import AUDIBLE_SHARE
 from sim.sip.responder import ResponderFarm
 from sim.sip.useragent import BUILD_MAX_CALLS
@@ -42,19 +42,13 @@ def media_both_ways(calls: tuple[CallResult, ...], answered: list[AnsweredCall])
 
 
 def peak_media_overlap(calls: tuple[CallResult, ...], with_media: set[str]) -> int:
-    edges: list[tuple[float, int]] = []
+    spans: list[tuple[float, float]] = []
     for call in calls:
-        if call.sip_answer_s is None or call.held_s is None:
-            continue
-        if call.caller_id not in with_media:
+        if call.sip_answer_s is None or call.held_s is None or call.caller_id not in with_media:
             continue
         invite = call.start_s + call.late_s
-        edges += [(invite + call.sip_answer_s, 1), (invite + call.held_s, -1)]
-    level = peak = 0
-    for _, step in sorted(edges):
-        level += step
-        peak = max(peak, level)
-    return peak
+        spans.append((invite + call.sip_answer_s, invite + call.held_s))
+    return peak_overlap(spans)
 
 
 class CpuSampler:

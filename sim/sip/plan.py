@@ -28,6 +28,7 @@ for everyone) and ``sim.sip.scenario_plan.plan_from_scenario``, which maps a sce
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,13 +186,17 @@ def plan_from_options(
 
 def peak_concurrency(plan: CallPlan, setup_s: float = 1.0) -> int:
     """Upper bound of calls up at once if every caller used its whole patience plus talk."""
-    edges: list[tuple[float, int]] = []
-    for caller in plan.callers:
+    def hold(caller: CallerScript) -> float:
         last_digit = caller.dtmf[-1].after_s if caller.dtmf else 0.0
-        hold = setup_s + last_digit + caller.patience_s + caller.talk_s
-        edges += [(caller.start_s, 1), (caller.start_s + hold, -1)]
+        return setup_s + last_digit + caller.patience_s + caller.talk_s
+    return peak_overlap((c.start_s, c.start_s + hold(c)) for c in plan.callers)
+
+
+def peak_overlap(intervals: Iterable[tuple[float, float]]) -> int:
+    """Most ``(start, end)`` intervals open at once (one ending as another starts: not both)."""
+    edges = sorted(edge for start, end in intervals for edge in ((start, 1), (end, -1)))
     level = peak = 0
-    for _, step in sorted(edges):
+    for _, step in edges:
         level += step
         peak = max(peak, level)
     return peak
