@@ -287,13 +287,11 @@ def _check(result: Result, command: object) -> None:
 
 
 def _digits(result: Result, command: object) -> str:
-    if type(result) is Digits:  # the usual answer, checked first
-        return result.value
-    _check(result, command)
     if isinstance(result, Digits):
         return result.value
     if result is None:
         return ""
+    _check(result, command)
     raise FlowRuntimeError(f"{type(command).__name__} needs a Digits result, not {result!r}")
 
 
