@@ -103,6 +103,22 @@ async def test_originate_rings_the_phone_then_reports_success(standin: AsteriskS
     await probe.close()
 
 
+async def test_unanswered_originate_hangs_up_with_asterisks_cause_19_text(
+        standin: AsteriskStandin):
+    world = World(standin)
+    world.add_agent("1001", script=AgentScript(answer_after=None))
+    probe = await AmiProbe.connect(standin.port)
+    await probe.login()
+    await probe.action("Originate", Channel="PJSIP/1001", Context="from-agents", Exten="2001",
+                       Priority="1", Timeout="3000", Async="true")
+    result = await probe.wait_event("OriginateResponse")
+    assert (result.get("Response"), result.get("Reason")) == ("Failure", "3")
+    hangup = await probe.wait_event("Hangup", Channel=result.get("Channel"))
+    # Asterisk's ast_cause2str: 18 is "No user responding", 19 (NO_ANSWER) this one.
+    assert (hangup.get("Cause"), hangup.get("Cause-txt")) == ("19", "User alerting, no answer")
+    await probe.close()
+
+
 async def test_drop_closes_sockets_but_calls_live_on(standin: AsteriskStandin):
     world = World(standin)
     caller = await world.call(world.add_caller("2001"))

@@ -18,10 +18,6 @@ STATE_DESC = {0: "Down", 1: "Rsrvd", 2: "OffHook", 3: "Dialing", 4: "Ring", 5: "
               6: "Up", 7: "Busy"}
 UNKNOWN = "<unknown>"
 
-# Q.850 causes the stand-in uses, with Asterisk's Cause-txt.
-CAUSE_TXT = {0: "Unknown", 16: "Normal Clearing", 17: "User busy", 19: "No user responding",
-             21: "Call Rejected", 127: "Interworking, unspecified"}
-
 
 @dataclass(slots=True)
 class Channel:

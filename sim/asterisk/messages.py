@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 
-from sim.asterisk.channels import CAUSE_TXT, Bridge, Channel, Fields
+from cti.transitions import CAUSE_TEXT
+from sim.asterisk.channels import Bridge, Channel, Fields
 
 
 def event(name: str, privilege: str, *parts: Fields) -> Fields:
@@ -44,7 +45,7 @@ def device_state(device: str, state: str) -> Fields:
 
 def hangup(channel: Channel, cause: int) -> Fields:
     return on_channel("Hangup", "call,all", channel, [
-        ("Cause", str(cause)), ("Cause-txt", CAUSE_TXT.get(cause, "Unknown"))])
+        ("Cause", str(cause)), ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))])
 
 
 def hangup_request(channel: Channel, cause: int | None) -> Fields:
