@@ -35,6 +35,7 @@ class QaSection:
 def load_section(deployment: Deployment, documents: list[YamlDocument],
                  diags: Diagnostics) -> QaSection:
     section = QaSection()
+    form_documents: list[YamlDocument] = []
     for document in documents:
         data = document.data
         if not isinstance(data, dict):
@@ -46,11 +47,7 @@ def load_section(deployment: Deployment, documents: list[YamlDocument],
         if kind == "recording_policy":
             _policy(deployment, document, section, diags)
         elif kind == "qa_form":
-            from recording.qa.forms import validate_form
-
-            form = validate_form(document, diags)
-            if form is not None:
-                section.forms.append(form)
+            form_documents.append(document)
         elif kind is None:
             diags.add(document.diagnostic((), "the file is missing the required key 'kind'; "
                                               "start it with 'kind: recording_policy' or "
@@ -58,6 +55,10 @@ def load_section(deployment: Deployment, documents: list[YamlDocument],
         else:
             hint = did_you_mean(str(kind), KINDS) or f"; use one of {', '.join(KINDS)}"
             diags.add(document.diagnostic(("kind",), f"unknown kind {kind!r}{hint}"))
+    if form_documents:
+        from recording.qa.forms import collect_forms
+
+        section.forms = list(collect_forms(form_documents, diags).values())
     return section
 
 

@@ -144,3 +144,14 @@ def test_qa_forms_go_to_the_form_validator(deployment_copy: Path) -> None:
     (deployment_copy / "qa" / "form.yaml").write_text("kind: qa_form\nname: 3\n")
     found = messages(load(deployment_copy))
     assert found and all(m.startswith("qa/form.yaml:") for m in found)
+
+
+def test_form_names_are_unique_across_the_deployment(deployment_copy: Path) -> None:
+    form = (deployment_copy / "qa" / "standard-call.yaml").read_text()
+    (deployment_copy / "qa" / "zz-copy.yaml").write_text(form)
+    deployment = load(deployment_copy)
+    found = messages(deployment)
+    assert len(found) == 1 and found[0].startswith("qa/zz-copy.yaml:")
+    assert "is also used by qa/standard-call.yaml; form names must be unique" in found[0]
+    assert sorted(f.source for f in deployment.sections["qa"].forms) == [
+        "qa/complaints.yaml", "qa/standard-call.yaml"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hotline.config.diagnostics import Diagnostics, did_you_mean
+from hotline.config.diagnostics import did_you_mean
 from hotline.config.loader import Deployment
 from hotline.db import Database, open_database
 from recording.analytics import (
@@ -26,7 +26,7 @@ from recording.analytics import (
 )
 from recording.qa import calibration, evaluations, library, sampling
 from recording.qa.errors import NotFound, QaError
-from recording.qa.forms import Form, check_paths, collect_forms
+from recording.qa.forms import Form, check_paths
 from recording.qa.scorecards import build_scorecard, window_start
 
 
@@ -123,7 +123,7 @@ def _context(args: argparse.Namespace) -> Iterator[_Context]:
     assert deployment.settings is not None
     database = open_database(deployment.settings.database.resolve(),
                              data_dir=deployment.data_dir)
-    forms = collect_forms(deployment.documents.get("qa", []), Diagnostics())
+    forms = {form.name: form for form in deployment.sections["qa"].forms}
     try:
         yield _Context(deployment, database, ZoneInfo(deployment.settings.timezone), forms)
     finally:
