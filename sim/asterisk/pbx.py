@@ -268,9 +268,7 @@ class Pbx:
             self.emit(msg.new_exten(ch, "NoOp", f"stand-in: {context},{exten},{priority}"))
 
     def _leave_current(self, ch: Channel) -> None:
-        if ch.in_moh:
-            ch.in_moh = False
-            self.emit(msg.moh("MusicOnHoldStop", ch))
+        self._stop_moh(ch)
         if ch.bridge is not None:
             # Pulled out of its call: the other party is left alone and hung up.
             bridge, peer = ch.bridge, ch.bridge.peer_of(ch)
@@ -285,11 +283,20 @@ class Pbx:
                 self._drop(peer, 16)
         dial = self._dials.pop(ch.uniqueid, None)
         if dial is not None and dial.agent is not None:
-            if dial.task is not None:
-                dial.task.cancel()
-            self.emit(msg.dial("DialEnd", ch, dial.agent, "CANCEL"))
-            self._set(ch, "DIALSTATUS", "CANCEL")
+            self._cancel_dial(ch, dial, dial.agent)
             self._drop(dial.agent, 16)
+
+    def _stop_moh(self, ch: Channel) -> None:
+        if ch.in_moh:
+            ch.in_moh = False
+            self.emit(msg.moh("MusicOnHoldStop", ch))
+
+    def _cancel_dial(self, caller: Channel, dial: Dialing, agent: Channel) -> None:
+        """The caller leaves while the agent's phone rings: Dial ends CANCEL."""
+        if dial.task is not None:
+            dial.task.cancel()
+        self.emit(msg.dial("DialEnd", caller, agent, "CANCEL"))
+        self._set(caller, "DIALSTATUS", "CANCEL")
 
     def _start_dial(self, caller: Channel, exten: str, *, after_transfer: bool = False,
                     before_agent: Callable[[], None] | None = None) -> None:
@@ -466,9 +473,7 @@ class Pbx:
             agent = ch.bridge.peer_of(ch)
             bridge = ch.bridge
             self.emit(msg.hangup_request(ch, cause))
-            if ch.in_moh:       # hung up while the agent held the call
-                ch.in_moh = False
-                self.emit(msg.moh("MusicOnHoldStop", ch))
+            self._stop_moh(ch)  # hung up while the agent held the call
             self._leave_bridge(ch)
             if answered is not None:
                 self._after_bridge_variables(ch, answered)
@@ -483,10 +488,7 @@ class Pbx:
             return
         self.emit(msg.hangup_request(ch, cause if requested else None))
         if dial is not None and dial.agent is not None:
-            if dial.task is not None:
-                dial.task.cancel()
-            self.emit(msg.dial("DialEnd", ch, dial.agent, "CANCEL"))
-            self._set(ch, "DIALSTATUS", "CANCEL")
+            self._cancel_dial(ch, dial, dial.agent)
             self.emit(msg.soft_hangup_request(ch, 16))
             self._emit_cdr(ch, dial.agent, answered=None)
             self._finish(dial.agent)
@@ -496,9 +498,7 @@ class Pbx:
             self.emit(msg.device_state(dial.agent.device, "NOT_INUSE"))
             self.emit(msg.device_state(ch.device, "NOT_INUSE"))
             return
-        if ch.in_moh:
-            ch.in_moh = False
-            self.emit(msg.moh("MusicOnHoldStop", ch))
+        self._stop_moh(ch)
         self.emit(msg.soft_hangup_request(ch, 16))
         self._end_caller(ch, None, 0)
 
@@ -600,9 +600,7 @@ class Pbx:
     def _unhold(self, ch: Channel, caller: Channel) -> None:
         self._held.discard(ch.name)
         self.emit(msg.on_channel("Unhold", "call,all", ch))
-        if caller.in_moh:
-            caller.in_moh = False
-            self.emit(msg.moh("MusicOnHoldStop", caller))
+        self._stop_moh(caller)
         self._update_recordings(caller, ch)
 
     def is_held(self, agent_channel: str) -> bool:
@@ -632,9 +630,7 @@ class Pbx:
         self._set(peer, "BLINDTRANSFER", ch.name)
         self._set(ch, "BLINDTRANSFER", peer.name)
         self.emit(msg.blind_transfer(ch, peer, bridge, context, exten))
-        if peer.in_moh:
-            peer.in_moh = False
-            self.emit(msg.moh("MusicOnHoldStop", peer))
+        self._stop_moh(peer)
         answered = self._answered.pop(caller.uniqueid, None)
         peer.goto(context, exten, 1)
         # Asterisk reports the transferee's new position with the application it was running.
