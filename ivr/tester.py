@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ivr.commands import (
@@ -38,7 +38,6 @@ class Run:
     variables: dict[str, Any]
     outcome: dict[str, Any] | None
     failures: list[str]
-    commands: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -60,10 +59,8 @@ def run_flow(
 ) -> Run:
     session = CallSession(flows, flow, caller_id=caller, now=at, uniqueid=uniqueid)
     script = list(digits)
-    commands: list[str] = []
     command = session.start()
     while not session.done:
-        commands.append(type(command).__name__)
         result: Result = None
         if isinstance(command, Menu | Gather):
             result = Digits(script.pop(0) if script else "")
@@ -78,7 +75,7 @@ def run_flow(
         for name, value in session.variables.items()
     }
     return Run(flow, session.path, session.prompts, variables,
-               outcome_json(session.outcome), session.failures, commands)
+               outcome_json(session.outcome), session.failures)
 
 
 def _plain(value: Any) -> Any:
