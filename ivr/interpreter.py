@@ -132,10 +132,6 @@ class CallSession:
     def done(self) -> bool:
         return self.outcome is not None
 
-    @property
-    def language(self) -> str:
-        return str(self.variables["lang"])
-
     def start(self) -> Command | Outcome:
         """The first command (or, for a flow that does nothing, the outcome)."""
         if self._started:
@@ -247,10 +243,6 @@ class CallSession:
         return self._queue(queue, self.skills, 0, {}, failure=reason)
 
     # -- helpers ----------------------------------------------------------------------------------
-    def evaluate(self, expression: Expression) -> Any:
-        return expression.evaluate(self.variables)
-
-
     def _attributes(self, pairs: tuple[tuple[str, Expression], ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, expression in pairs:
