@@ -42,7 +42,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     deployment = load_deployment(args.config)
     assert deployment.routing is not None and deployment.settings is not None
-    zone = ZoneInfo(deployment.settings.timezone)
+    zone = deployment.zone
     router = Router.from_config(deployment.routing, zone)
     counts: Counter[str] = Counter()
     events = 0

@@ -14,7 +14,6 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from hotline.config.diagnostics import Diagnostic
@@ -143,7 +142,7 @@ def _test(args: argparse.Namespace) -> int:
         raise IvrError("name the flow to test (or use --all)")
     root, name = resolve(args.flow, args.config)
     flows, deployment = load_flows(root)
-    at = _parse_time(args.at, _zone(deployment))
+    at = _parse_time(args.at, deployment.zone)
     customers = CsvCustomers.load(args.customers) if args.customers else None
     run = run_flow(flows, name, caller=args.caller, digits=parse_digits(args.digits), at=at,
                    find=customers.find if customers else None)
@@ -159,11 +158,6 @@ def _test(args: argparse.Namespace) -> int:
         print(f"failure:  {failure}")
     print(f"outcome:  {json.dumps(run.outcome, default=str)}")
     return 0
-
-
-def _zone(deployment: Any) -> ZoneInfo:
-    """The deployment's time zone (hotline.yaml ``timezone``): flows read the local hour."""
-    return ZoneInfo(deployment.settings.timezone if deployment.settings else "UTC")
 
 
 def _parse_time(text: str | None, zone: ZoneInfo) -> dt.datetime:
@@ -233,7 +227,7 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = _bind(bind)
     log = logging.getLogger("ivr.serve")
 
-    zone = _zone(deployment)
+    zone = deployment.zone
 
     async def main() -> None:
         # the call's time in the deployment's zone, so 'now.hour' means the local hour

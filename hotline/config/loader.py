@@ -50,6 +50,11 @@ class Deployment:
         return resolve_path(self.root, value)
 
     @property
+    def zone(self) -> ZoneInfo:
+        """The deployment's time zone (UTC until hotline.yaml has been read)."""
+        return ZoneInfo(self.settings.timezone if self.settings else "UTC")
+
+    @property
     def data_dir(self) -> Path:
         settings = self.settings or HotlineSettings()
         return self.path(settings.paths.data_dir)
