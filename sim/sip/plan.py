@@ -35,8 +35,7 @@ from typing import Any
 import numpy as np
 
 from sim.sip.errors import LoadPlanError
-
-DTMF_CHARS = frozenset("0123456789*#ABCD")
+from sim.sip.settings import DTMF_DIGITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +106,7 @@ class CallPlan:
     scenario: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        if self.answer_marker is not None and self.answer_marker not in DTMF_CHARS:
+        if self.answer_marker is not None and self.answer_marker not in DTMF_DIGITS:
             raise LoadPlanError(f"answer marker {self.answer_marker!r} is not a DTMF digit")
         for caller in self.callers:
             for step in caller.dtmf:
@@ -125,7 +124,7 @@ def parse_dtmf_steps(text: str) -> tuple[DtmfStep, ...]:
         digits, sep, after = part.partition("@")
         if not sep:
             raise LoadPlanError(f"DTMF step {part!r} needs a time: write DIGITS@SECONDS, e.g. 1@2")
-        if not digits or set(digits) - DTMF_CHARS:
+        if not digits or set(digits) - DTMF_DIGITS:
             raise LoadPlanError(f"DTMF step {part!r}: digits must be 0-9 * # A-D")
         try:
             seconds = float(after)
