@@ -34,9 +34,10 @@ from hotline.store import Lease, LeaseLost, StateStore, StoreError
 
 LEASE_NAME = "routing"
 
-# KEYS: fence counter, lease, router:log, router:snapshot, contacts, agents, commands:applied
+# KEYS: fence counter, lease, router:log, router:snapshot, contacts, agents, commands:applied,
+#       callbacks:applied
 # ARGV: token, holder, payload JSON {log: [json...], contacts: {id: json|false}, agents: {...},
-#       applied: id|null, snapshot: json|null, maxlen: n}
+#       applied: id|null, callbacks_applied: id|null, snapshot: json|null, maxlen: n}
 _COMMIT = """
 if tonumber(redis.call('GET', KEYS[1])) ~= tonumber(ARGV[1]) then return false end
 local p = cjson.decode(ARGV[3])
@@ -50,6 +51,9 @@ for id, value in pairs(p['contacts']) do
 end
 for id, value in pairs(p['agents']) do redis.call('HSET', KEYS[6], id, value) end
 if p['applied'] ~= cjson.null then redis.call('SET', KEYS[7], p['applied']) end
+if p['callbacks_applied'] ~= cjson.null then
+  redis.call('SET', KEYS[8], p['callbacks_applied'])
+end
 if p['snapshot'] ~= cjson.null then
   if last == '' then
     local tail = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
@@ -69,18 +73,20 @@ return 1
 
 @dataclass(slots=True)
 class Batch:
-    """One fenced write: Router events (replay JSON), contacts/agents hash changes, the last
-    applied command id and, now and then, the Router's snapshot."""
+    """One fenced write: Router events (replay JSON), contacts/agents hash changes, the ids
+    of the last applied command and callback request and, now and then, the Router's
+    snapshot."""
 
     log: list[dict[str, Any]] = field(default_factory=list)
     contacts: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
     applied: str | None = None
+    callbacks_applied: str | None = None
     snapshot: dict[str, Any] | None = None
 
     def __bool__(self) -> bool:
         return bool(self.log or self.contacts or self.agents or self.applied
-                    or self.snapshot is not None)
+                    or self.callbacks_applied or self.snapshot is not None)
 
 
 class Leadership:
@@ -188,12 +194,13 @@ class Leadership:
                          for k, v in batch.contacts.items()},
             "agents": {k: json.dumps(v) for k, v in batch.agents.items()},
             "applied": batch.applied,
+            "callbacks_applied": batch.callbacks_applied,
             "snapshot": json.dumps(batch.snapshot) if batch.snapshot is not None else None,
             "maxlen": self.log_maxlen,
         }
         keys = [self.lease.counter, self.lease.key, store.key("router", "log"),
                 store.key("router", "snapshot"), store.key("contacts"), store.key("agents"),
-                store.key("commands", "applied")]
+                store.key("commands", "applied"), store.key("callbacks", "applied")]
         result = await store._call(store.redis.eval(
             _COMMIT, len(keys), *keys, self.lease.token, self.holder, json.dumps(payload)))
         if result is None:

@@ -12,7 +12,8 @@ goes through one inbox, consumed by one task, in order:
 
 Each batch of inputs ends with **one fenced write** (:meth:`cti.leader.Leadership.commit`):
 the Router events (``router:log``, replay format), the ``contacts`` and ``agents`` hashes, the
-id of the last applied command and, every ``snapshot_interval_s``, the Router's snapshot. A
+ids of the last applied command and callback request and, every ``snapshot_interval_s``, the
+Router's snapshot. A
 restarted or new leader restores the snapshot and replays the log written after it, so it
 resumes with every caller still waiting and every agent in their state.
 
@@ -310,10 +311,7 @@ class LiveEngine:
                     callbacks_applied = item[1]
                 elif item[0] == "resync":
                     waiters.append(item[3])
-            await self._commit(effects, applied=applied)
-            if callbacks_applied is not None:
-                await redis_call(self.store._call(self.store.redis.set(
-                    self.store.key("callbacks", "applied"), callbacks_applied)))
+            await self._commit(effects, applied=applied, callbacks_applied=callbacks_applied)
             now = self.clock.now()
             for effect in effects:
                 if isinstance(effect, AgentUpdated):
@@ -436,8 +434,8 @@ class LiveEngine:
 
     # ------------------------------------------------------------------ writing and acting
     async def _commit(self, effects: list[Effect], *, applied: str | None = None,
-                      snapshot: bool = False) -> None:
-        batch = Batch(applied=applied)
+                      callbacks_applied: str | None = None, snapshot: bool = False) -> None:
+        batch = Batch(applied=applied, callbacks_applied=callbacks_applied)
         for effect in effects:
             if isinstance(effect, RouterLogged):
                 batch.log.append(event_to_json(effect.event))

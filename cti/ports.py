@@ -21,7 +21,7 @@ Keys (``StateStore.key(...)`` adds the ``hotline:`` namespace)
     ``callbacks``         stream of :class:`CallbackRequest` JSON: callers who asked to be
                           called back (appended by the IVR of any process, and by the leader
                           for a retry); the leader registers each with the Router
-    ``callbacks:applied`` id of the last ``callbacks`` entry the leader registered
+    ``callbacks:applied`` id of the last ``callbacks`` entry the leader registered (fenced write)
 
 Pub/sub channels (named with the same namespace prefix as the keys)
     ``pop:<agent>``       :class:`ScreenPop` for that agent's WebSocket(s)

@@ -153,6 +153,19 @@ async def test_a_stale_leader_can_neither_write_nor_act(store):
     assert [e["t"] for _, e in entries] == [1.0]
 
 
+async def test_the_applied_command_and_callback_ids_are_fenced_writes(store):
+    old = Leadership(store, "old", ttl_s=5.0)
+    assert await old.lease.acquire() == 1
+    await old.commit(Batch(applied="5-0", callbacks_applied="7-0"))
+    await store.delete(old.lease.key)
+    new = Leadership(store, "new", ttl_s=5.0)
+    assert await new.lease.acquire() == 2
+    with pytest.raises(LeaseLost):
+        await old.commit(Batch(applied="6-0", callbacks_applied="8-0"))
+    assert await store.redis.get(store.key("commands", "applied")) == "5-0"
+    assert await store.redis.get(store.key("callbacks", "applied")) == "7-0"
+
+
 async def test_asterisk_restart_ends_every_call_exactly_once(store):
     async with AsteriskStandin(time_scale=0.01) as standin:
         world = World(standin)
