@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hotline.config.loader import Deployment, SectionLoader, load_deployment
+
+if TYPE_CHECKING:
+    from hotline.db import Database
 
 # folder -> "module:function" of the section loader that owns it
 SECTION_LOADERS: dict[str, str] = {
@@ -31,3 +35,13 @@ def section_loaders() -> dict[str, SectionLoader]:
 def load(root: Path | str = "config", *, raise_on_error: bool = True) -> Deployment:
     """Load and validate a whole deployment, every folder included."""
     return load_deployment(root, section_loaders(), raise_on_error=raise_on_error)
+
+
+def open_database(deployment: Deployment) -> Database:
+    """The deployment's database (hotline.yaml ``database``; SQLite in the data folder by
+    default), migrated and ready."""
+    from hotline.db import open_database as open_url
+
+    settings = deployment.settings
+    assert settings is not None, "load() raises before a deployment lacks hotline.yaml"
+    return open_url(settings.database.resolve(), data_dir=deployment.data_dir)

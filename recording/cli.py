@@ -14,10 +14,8 @@ import argparse
 import datetime as dt
 import json
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from hotline.db import Database, open_database
-from hotline.errors import HotlineError
+from hotline.db import Database
 from recording.errors import RecordingError
 from recording.repository import RecordingRepository, SearchQuery
 from recording.retention import purge
@@ -83,14 +81,11 @@ def _day(text: str) -> dt.date:
 
 def _open(args: argparse.Namespace) -> tuple[Database, RecordingRepository, RecordingStorage,
                                              dt.tzinfo]:
-    from hotline.deployment import load
+    from hotline.deployment import load, open_database
 
     deployment = load(args.config)
-    settings = deployment.settings
-    if settings is None:  # load() raises on errors, so this is a broken invariant
-        raise HotlineError(f"the deployment in {args.config} has no hotline.yaml settings")
-    tz = ZoneInfo(settings.timezone)
-    database = open_database(settings.database.resolve(), data_dir=deployment.data_dir)
+    tz = deployment.zone
+    database = open_database(deployment)
     return (database, RecordingRepository(database, tz),
             RecordingStorage(deployment.recordings_dir), tz)
 

@@ -100,7 +100,7 @@ def compile_scenario(scenario: Scenario, *, agents: int | None = None,
     routing = deployment.routing
     if routing is None:
         raise ScenarioError(f"scenario '{scenario.name}': the deployment has no routing.yaml")
-    zone = ZoneInfo(deployment.settings.timezone if deployment.settings else "UTC")
+    zone = deployment.zone
     start_local = dt.datetime.fromisoformat(spec.start)
     if start_local.tzinfo is None:
         start_local = start_local.replace(tzinfo=zone)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from hotline.config.diagnostics import did_you_mean
 from hotline.config.loader import Deployment
-from hotline.db import Database, open_database
+from hotline.db import Database
 from recording.analytics import (
     AudioAnalytics,
     analyse_file,
@@ -117,15 +117,13 @@ class _Context:
 
 @contextmanager
 def _context(args: argparse.Namespace) -> Iterator[_Context]:
-    from hotline.deployment import load
+    from hotline.deployment import load, open_database
 
     deployment = load(args.dir)
-    assert deployment.settings is not None
-    database = open_database(deployment.settings.database.resolve(),
-                             data_dir=deployment.data_dir)
+    database = open_database(deployment)
     forms = {form.name: form for form in deployment.sections["qa"].forms}
     try:
-        yield _Context(deployment, database, ZoneInfo(deployment.settings.timezone), forms)
+        yield _Context(deployment, database, deployment.zone, forms)
     finally:
         database.close()
 
