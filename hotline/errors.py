@@ -29,5 +29,10 @@ class HotlineError(Exception):
         self.message = message
         self.details = details or {}
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the API adds to this error's response (most errors need none)."""
+        return {}
+
     def __str__(self) -> str:
         return self.message

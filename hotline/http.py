@@ -25,6 +25,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"error_id": exc.error_id, "message": exc.message, "details": exc.details},
             status_code=exc.status,
+            headers=exc.headers or None,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -61,3 +61,7 @@ class RangeNotSatisfiable(RecordingError):
     def __init__(self, message: str, *, size: int) -> None:
         super().__init__(message, details={"size": size})
         self.size = size
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Content-Range": f"bytes */{self.size}", "Accept-Ranges": "bytes"}
