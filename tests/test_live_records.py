@@ -114,19 +114,19 @@ async def test_flow_rule_records_an_ivr_call_with_its_customer_and_the_full_call
         # the leader through Redis (called from a worker thread, as FastAPI does)
         controls = StoreRecordingControls(database, store, asyncio.get_running_loop())
         await wait_until(lambda: controls.active_segment(caller.uniqueid) is not None
-                         and controls.active_segment(caller.uniqueid).agent_id == "a011", 5)
+                         and controls.active_segment(caller.uniqueid).agent_id == "a011", 15)
         await asyncio.to_thread(controls.submit, PauseRequested(caller.uniqueid, 0.0, "agent",
                                                                 "sue"))
-        await wait_until(lambda: controls.active_segment(caller.uniqueid).paused, 5)
+        await wait_until(lambda: controls.active_segment(caller.uniqueid).paused, 15)
         await r.world.wait_for(lambda: caller.state == "done", timeout=10)
-        await wait_until(lambda: bool(complete(r.repository)), 5)
+        await wait_until(lambda: bool(complete(r.repository)), 15)
         # percent 0 records nothing, but flow 'main' is always recorded
         (found,) = complete(r.repository, customer_id="C-7")
         assert (found.call_id, found.queue, found.agent_id) == (caller.uniqueid, "billing",
                                                                 "a011")
         assert [(p["source"], p["by"]) for p in found.pauses] == [("agent", "a011")]
         await wait_until(lambda: (r.records.get(caller.uniqueid) or {}).get("outcome")
-                         is not None, 5)
+                         is not None, 15)
         row = r.records.get(caller.uniqueid)
         assert row is not None
         assert {k: row[k] for k in ("caller_id", "flow", "queue", "agent_id", "customer_id",
@@ -137,14 +137,15 @@ async def test_flow_rule_records_an_ivr_call_with_its_customer_and_the_full_call
         assert row["started_at"] <= row["queued_at"] <= row["answered_at"] <= row["ended_at"]
         assert row["hold_s"] == pytest.approx(1.0, abs=0.5)
         # the agent talks 4 s besides the hold; talk time leaves the hold out
-        assert row["talk_s"] == pytest.approx(4.0, abs=0.8)
+        # (the stand-in scales time: engine latency on a loaded machine adds simulated seconds)
+        assert row["talk_s"] == pytest.approx(4.0, abs=1.5)
         span = (row["ended_at"] - row["answered_at"]).total_seconds()
         assert row["talk_s"] + row["hold_s"] == pytest.approx(span, abs=0.01)
         # the recordings' minimal row came first; the full row kept what it owns
         assert row["recording_failed"] is False and row["satisfaction"] is None
         # wrap-up (billing: wrap_up_s in routing.yaml) is added when it ends
         await wait_until(lambda: (r.records.get(caller.uniqueid) or {}).get("wrap_s")
-                         is not None, 5)
+                         is not None, 15)
 
 
 async def test_card_digits_in_a_sensitive_node_fall_in_a_muted_stretch_of_the_wav(
@@ -163,7 +164,7 @@ async def test_card_digits_in_a_sensitive_node_fall_in_a_muted_stretch_of_the_wa
                                                                keys=CARD_KEYS))
         await r.world.call(caller)
         await r.world.wait_for(lambda: caller.state == "done", timeout=15)
-        await wait_until(lambda: len(complete(r.repository)) == 2, 5)
+        await wait_until(lambda: len(complete(r.repository)) == 2, 15)
         # recorded from the call's start: the IVR and wait, then the agent's own segment
         ivr, talk = sorted(complete(r.repository), key=lambda row: row.segment)
         assert (ivr.agent_id, talk.agent_id) == (None, "a011")
@@ -203,7 +204,7 @@ async def test_self_service_and_abandoned_calls_get_their_rows(
 
         def row(caller: Any) -> dict[str, Any]:
             return r.records.get(caller.uniqueid) or {}
-        await wait_until(lambda: bool(row(balance)) and bool(row(gone)), 5)
+        await wait_until(lambda: bool(row(balance)) and bool(row(gone)), 15)
         assert {k: row(balance)[k] for k in ("outcome", "queue", "queued_at", "agent_id",
                                              "hung_up_by")} == {
             "outcome": "self_service", "queue": None, "queued_at": None, "agent_id": None,
@@ -226,7 +227,7 @@ async def test_a_never_recorded_flow_leaves_no_recording_at_all(
         await r.world.call(caller)
         await r.world.wait_for(lambda: caller.state == "done", timeout=10)
         await wait_until(lambda: (r.records.get(caller.uniqueid) or {}).get("outcome")
-                         == "answered", 5)
+                         == "answered", 15)
         # Recording waits for the flow to be known, so a 'never' flow records nothing: not the
         # IVR, not the talk, not a stub of the Answer.
         assert r.repository.search(SearchQuery(call_id=caller.uniqueid)) == []
