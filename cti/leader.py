@@ -178,7 +178,7 @@ class Leadership:
 
     async def check(self) -> None:
         """Raise LeaseLost unless this process holds the lease with a current token."""
-        ok = await self.store._call(self.store.redis.eval(
+        ok = await self.store.call(self.store.redis.eval(
             _CHECK, 2, self.lease.key, self.lease.counter, self.holder, self.lease.token))
         if not ok:
             raise LeaseLost(f"{self.holder} (token {self.lease.token}) is no longer the "
@@ -201,7 +201,7 @@ class Leadership:
         keys = [self.lease.counter, self.lease.key, store.key("router", "log"),
                 store.key("router", "snapshot"), store.key("contacts"), store.key("agents"),
                 store.key("commands", "applied"), store.key("callbacks", "applied")]
-        result = await store._call(store.redis.eval(
+        result = await store.call(store.redis.eval(
             _COMMIT, len(keys), *keys, self.lease.token, self.holder, json.dumps(payload)))
         if result is None:
             raise LeaseLost(f"{self.holder} (token {self.lease.token}) is no longer the "

@@ -171,7 +171,7 @@ class LiveEngine:
                                          logger=logging.getLogger("cti.ami"))
         client.add_handler(self._on_ami_event)
         acks = self.store.redis.pubsub()
-        await redis_call(self.store._call(acks.subscribe(self.store.key("popack"))))
+        await self.store.call(acks.subscribe(self.store.key("popack")))
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(client.run(), name="ami-client")
@@ -497,7 +497,7 @@ class LiveEngine:
                 pipe.publish(store.key("supervisor"), message)
                 count += 1
         if count:
-            await redis_call(store._call(pipe.execute()))
+            await store.call(pipe.execute())
 
     # ------------------------------------------------------------------ timers, commands
     async def _timers(self) -> None:
@@ -552,11 +552,11 @@ class LiveEngine:
         (as a ``what``) and skipped."""
         store = self.store
         key = store.key(stream)
-        last = await redis_call(store._call(store.redis.get(store.key(stream, "applied"))))
+        last = await store.call(store.redis.get(store.key(stream, "applied")))
         last = last or "0-0"
         while True:
-            rows = await redis_call(store._call(store.redis.xread(
-                {key: last}, count=500, block=self.options.command_block_ms)))
+            rows = await store.call(store.redis.xread(
+                {key: last}, count=500, block=self.options.command_block_ms))
             for _, entries in rows or ():
                 for entry_id, fields in entries:
                     last = entry_id

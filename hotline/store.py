@@ -117,38 +117,38 @@ class StateStore:
         return ":".join((self.namespace, *parts))
 
     async def ping(self) -> None:
-        await self._call(self.redis.ping())
+        await self.call(self.redis.ping())
 
     async def set_json(self, key: str, value: JSON, *, ttl_s: float | None = None) -> None:
         px = int(ttl_s * 1000) if ttl_s else None
-        await self._call(self.redis.set(key, json.dumps(value), px=px))
+        await self.call(self.redis.set(key, json.dumps(value), px=px))
 
     async def get_json(self, key: str) -> JSON | None:
-        raw = await self._call(self.redis.get(key))
+        raw = await self.call(self.redis.get(key))
         return None if raw is None else json.loads(raw)
 
     async def delete(self, *keys: str) -> None:
         if keys:
-            await self._call(self.redis.delete(*keys))
+            await self.call(self.redis.delete(*keys))
 
     async def put_fields(self, key: str, fields: Mapping[str, JSON]) -> None:
         """Set hash fields, each value JSON-encoded."""
         if fields:
             encoded = {name: json.dumps(value) for name, value in fields.items()}
-            await self._call(self.redis.hset(key, mapping=encoded))
+            await self.call(self.redis.hset(key, mapping=encoded))
 
     async def get_fields(self, key: str) -> dict[str, JSON]:
-        raw = await self._call(self.redis.hgetall(key))
+        raw = await self.call(self.redis.hgetall(key))
         return {name: json.loads(value) for name, value in raw.items()}
 
     async def remove_fields(self, key: str, *names: str) -> None:
         if names:
-            await self._call(self.redis.hdel(key, *names))
+            await self.call(self.redis.hdel(key, *names))
 
     async def append(self, stream: str, entry: Mapping[str, JSON], *, maxlen: int = 1_000_000
                      ) -> str:
         """Add ``entry`` to a stream (trimmed to about ``maxlen``); return its id."""
-        return await self._call(
+        return await self.call(
             self.redis.xadd(stream, {"json": json.dumps(entry)}, maxlen=maxlen, approximate=True)
         )
 
@@ -156,16 +156,16 @@ class StateStore:
                           ) -> list[tuple[str, JSON]]:
         """Entries of ``stream`` with an id after ``after`` (``-``: from the start)."""
         start = "-" if after == "-" else f"({after}"
-        rows = await self._call(self.redis.xrange(stream, min=start, max="+", count=count))
+        rows = await self.call(self.redis.xrange(stream, min=start, max="+", count=count))
         return [(entry_id, json.loads(fields["json"])) for entry_id, fields in rows]
 
     async def publish(self, channel: str, message: JSON) -> int:
-        return await self._call(self.redis.publish(channel, json.dumps(message)))
+        return await self.call(self.redis.publish(channel, json.dumps(message)))
 
     async def subscribe(self, *channels: str) -> AsyncIterator[tuple[str, JSON]]:
         """Messages on ``channels`` as (channel, decoded JSON), until the caller stops."""
         pubsub = self.redis.pubsub()
-        await self._call(pubsub.subscribe(*channels))
+        await self.call(pubsub.subscribe(*channels))
         try:
             async for message in pubsub.listen():
                 if message["type"] == "message":
@@ -173,7 +173,9 @@ class StateStore:
         finally:
             await pubsub.aclose()
 
-    async def _call(self, awaitable: Any) -> Any:
+    async def call(self, awaitable: Any) -> Any:
+        """Await any raw Redis command (pipelines, scripts, streams) with the store's error
+        translation and cancellation shield."""
         try:
             return await shielded(awaitable)
         except RedisError as exc:
@@ -220,18 +222,18 @@ class Lease:
         self.token = 0
 
     async def acquire(self) -> int:
-        result = await self.store._call(self.store.redis.eval(
+        result = await self.store.call(self.store.redis.eval(
             _ACQUIRE, 2, self.key, self.counter, self.holder, self.ttl_ms))
         self.token = int(result)
         return self.token
 
     async def release(self) -> None:
-        await self.store._call(self.store.redis.eval(_RELEASE, 1, self.key, self.holder))
+        await self.store.call(self.store.redis.eval(_RELEASE, 1, self.key, self.holder))
         self.token = 0
 
     async def guarded_set(self, key: str, value: JSON) -> None:
         """Write ``key`` only if this holder's token is still the current one."""
-        ok = await self.store._call(self.store.redis.eval(
+        ok = await self.store.call(self.store.redis.eval(
             _GUARDED_SET, 2, self.counter, key, self.token, json.dumps(value)))
         if not ok:
             raise LeaseLost(f"lease {self.key} is no longer held by {self.holder}")
