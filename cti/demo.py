@@ -130,8 +130,9 @@ async def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> dict[str, 
                                   agent_of_extension=agents),
                     CallRecordsHook(records, agents)]
         customers = CsvCustomers(demo_customers())
-        fastagi = FastAgiServer(FlowRegistry(options.config), lookup=customers,
-                                sink=RedisQueueSink(store), consent=policy.consent_prompt_for)
+        flows = FlowRegistry(options.config, flows=deployment.sections["ivr"])
+        fastagi = FastAgiServer(flows, lookup=customers, sink=RedisQueueSink(store),
+                                consent=policy.consent_prompt_for)
         agi_port = await fastagi.start("127.0.0.1", 0)
         world = World(standin, agi_url=f"agi://127.0.0.1:{agi_port}")
         traffic = Traffic(world, TrafficProfile(

@@ -106,7 +106,7 @@ async def serve(deployment: Deployment, options: ServeOptions, stop: asyncio.Eve
     try:
         async with asyncio.TaskGroup() as tasks:
             if options.fastagi:
-                registry = FlowRegistry(deployment.root)
+                registry = FlowRegistry(deployment.root, flows=deployment.sections["ivr"])
                 fastagi = FastAgiServer(registry, lookup=lookup, sink=RedisQueueSink(store),
                                         clock=lambda: dt.datetime.now(zone),
                                         consent=policy.consent_prompt_for)
